@@ -1,0 +1,188 @@
+/**
+ * Composition root: wires config, MongoDB, Redis, BullMQ, HTTP and sockets. Everything else
+ * receives what it needs from here, so tests can build a whole app on their own services.
+ */
+import { createServer, type Server } from 'node:http';
+import { Queue, type Worker } from 'bullmq';
+import express, { type Express } from 'express';
+import mongoose, { type Connection } from 'mongoose';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { authenticate } from './auth/middleware.js';
+import { authRoutes } from './auth/routes.js';
+import { TokenService } from './auth/tokens.js';
+import type { Env } from './config/env.js';
+import { routingRuleModel } from './dispatch/model.js';
+import { routingRoutes } from './dispatch/routes.js';
+import { directoryModels } from './directory/model.js';
+import { directoryRoutes } from './directory/routes.js';
+import { DirectoryService } from './directory/service.js';
+import { errorHandler, notFoundHandler } from './http/onerror.js';
+import { newRegistry, openApiDocument } from './http/openapi.js';
+import { ApiRouter } from './http/router.js';
+import { articleModel } from './knowledge/model.js';
+import { knowledgeRoutes } from './knowledge/routes.js';
+import { redisConnection } from './queues/connection.js';
+import { QUEUES } from './queues/names.js';
+import { OutboxPublisher, type TicketEventJob } from './queues/outbox.js';
+import { JOB_DEFAULTS, startTicketEventWorker, toMessage, type TicketEventHandler } from './queues/ticket-events.js';
+import { createGateway, ticketRooms, type Io } from './realtime/gateway.js';
+import { createLogger } from './shared/logger.js';
+import { ticketModels } from './tickets/model.js';
+import { ticketRoutes } from './tickets/routes.js';
+import { TicketService } from './tickets/service.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  clock?: () => Date;
+  /** Extra side-effect handlers (tests, later modules). */
+  handlers?: TicketEventHandler[];
+}
+
+export interface App {
+  env: Env;
+  log: Logger;
+  express: Express;
+  http: Server;
+  io: Io;
+  mongo: Connection;
+  redis: Redis;
+  queue: Queue<TicketEventJob>;
+  worker: Worker<TicketEventJob> | null;
+  tickets: TicketService;
+  outbox: OutboxPublisher;
+  models: ReturnType<typeof ticketModels> & ReturnType<typeof directoryModels>;
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
+  const log = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const clock = opts.clock ?? (() => new Date());
+
+  const mongo = mongoose.createConnection(env.MONGODB_URL, { serverSelectionTimeoutMS: 10_000 });
+  await mongo.asPromise();
+  const dir = directoryModels(mongo);
+  const tm = ticketModels(mongo);
+  const Rule = routingRuleModel(mongo);
+  const Article = articleModel(mongo);
+  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Counter, Rule, Article].map((m) => m.init()));
+
+  const redis = redisConnection(env.REDIS_URL, 'client');
+  const workerConn = redisConnection(env.REDIS_URL, 'worker');
+  const pub = redisConnection(env.REDIS_URL, 'client');
+  const sub = pub.duplicate();
+
+  const queue = new Queue<TicketEventJob>(QUEUES.ticketEvents, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: JOB_DEFAULTS });
+  const outbox = new OutboxPublisher(tm.Ticket, queue, log);
+  const tickets = new TicketService({ models: tm, directory: dir, outbox, clock, numberPrefix: env.TICKET_NUMBER_PREFIX, timeZone: env.TIME_ZONE });
+  const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple'); // no nested objects from query strings: `?a[$gt]=` stays a plain key
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use(express.json({ limit: env.BODY_LIMIT, strict: true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([mongo.db!.admin().ping(), redis.ping()]);
+    const [m, r] = checks.map((c) => c.status === 'fulfilled');
+    res.status(m && r ? 200 : 503).json({ status: m && r ? 'ready' : 'unavailable', mongodb: m ? 'ok' : 'down', redis: r ? 'ok' : 'down' });
+  });
+
+  const registry = newRegistry();
+  const api = new ApiRouter(registry, authenticate(tokens));
+  authRoutes(api, dir, tokens);
+  directoryRoutes(api, new DirectoryService(dir));
+  ticketRoutes(api, tickets);
+  routingRoutes(api, Rule, dir);
+  knowledgeRoutes(api, Article);
+  const doc = openApiDocument(registry);
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(doc));
+  app.use('/api', api.router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+
+  const http = createServer(app);
+  const io = createGateway(http, tokens, { pub, sub });
+
+  const notify: TicketEventHandler = async (job, ticket) => {
+    const msg = toMessage(job, ticket);
+    io.to(ticketRooms(msg)).emit('ticket.event', msg);
+  };
+  const linkDuplicate: TicketEventHandler = async (job) => {
+    if (job.type === 'ticket.merged' && typeof job.data.masterId === 'string') await tickets.linkDuplicate(job.data.masterId, job.ticketId);
+  };
+  const worker = env.RUN_WORKERS
+    ? startTicketEventWorker({ queue, connection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, handlers: [linkDuplicate, notify, ...(opts.handlers ?? [])], log })
+    : null;
+
+  let sweeper: NodeJS.Timeout | null = null;
+  const sweep = async (): Promise<void> => {
+    try {
+      const n = await outbox.sweep(Math.min(2000, env.OUTBOX_SWEEP_MS));
+      if (n > 0) log.info({ published: n }, 'outbox sweep published pending side effects');
+    } catch (err) {
+      log.warn({ err }, 'outbox sweep failed');
+    }
+  };
+
+  return {
+    env,
+    log,
+    express: app,
+    http,
+    io,
+    mongo,
+    redis,
+    queue,
+    worker,
+    tickets,
+    outbox,
+    models: { ...tm, ...dir },
+    async listen(port = env.PORT, host = env.HOST) {
+      // Start-up pass: side effects written before a crash are published now (grace 0).
+      await outbox.sweep(0);
+      sweeper = setInterval(() => void sweep(), env.OUTBOX_SWEEP_MS);
+      sweeper.unref();
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => resolve());
+      });
+      const addr = http.address();
+      return typeof addr === 'object' && addr ? addr.port : port;
+    },
+    async close() {
+      if (sweeper) clearInterval(sweeper);
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+      await worker?.close();
+      await queue.close();
+      await Promise.allSettled([redis.quit(), workerConn.quit(), pub.quit(), sub.quit()]);
+      await mongo.close();
+    },
+  };
+}

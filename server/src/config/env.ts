@@ -1,0 +1,59 @@
+/**
+ * Configuration from the environment, validated once at start-up. Every problem is listed
+ * together and the process stops naming each variable (STYLE.md: Outline's env.ts).
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** BullMQ key prefix. Braces make it one hash slot so BullMQ works on Redis Cluster. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be a hash tag such as {hotline}')
+    .default('{hotline}'),
+
+  /** HMAC secret for JWTs; at least 32 characters. */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600),
+
+  /** Ticket numbers read 12345-YYYYMMDD-NNNNNN in this time zone. */
+  TIME_ZONE: z.string().default('Asia/Shanghai'),
+  TICKET_NUMBER_PREFIX: z.string().regex(/^[A-Za-z0-9]{1,10}$/).default('12345'),
+  /** Largest JSON body accepted. */
+  BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('256kb'),
+  /** How often the outbox sweeper looks for unpublished side effects, ms. */
+  OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
+  /** Run BullMQ workers in this process (turn off for API-only instances). */
+  RUN_WORKERS: bool.default(true),
+});
+
+export type Env = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse and validate; throws ConfigError listing every bad variable by name. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const name = i.path.join('.') || '(root)';
+    const given = source[name];
+    return given === undefined ? `${name}: is required (${i.message})` : `${name}: ${i.message}`;
+  });
+  throw new ConfigError(problems);
+}

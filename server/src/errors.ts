@@ -1,0 +1,49 @@
+/**
+ * Every error the API can answer, with its HTTP status and a stable machine-readable code.
+ * One table, one handler (http/onerror.ts). Codes never change meaning once published.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  BAD_JSON: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  ACTION_FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  TICKET_CONFLICT: 409,
+  INVALID_TRANSITION: 409,
+  DUPLICATE: 409,
+  IDEMPOTENCY_MISMATCH: 409,
+  DEADLINE_PASSED: 422,
+  EXTENSION_LIMIT: 422,
+  EXTENSION_PENDING: 409,
+  NO_PENDING_EXTENSION: 409,
+  RATING_EXISTS: 409,
+  UNKNOWN_DEPARTMENT: 422,
+  INVALID_MERGE: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_CODES[code];
+  }
+}
+
+export const notFound = (what = 'resource'): AppError => new AppError('NOT_FOUND', `${what} not found`);
+export const forbidden = (message = 'not allowed for your role'): AppError => new AppError('FORBIDDEN', message);
+export const validation = (message: string, details?: unknown): AppError =>
+  new AppError('VALIDATION_FAILED', message, details);

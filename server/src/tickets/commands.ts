@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { CATEGORIES, RATING_LEVELS, URGENCIES } from './vocabulary.js';
+
+/**
+ * Commands on an existing ticket. The zod schemas are the single source for HTTP validation,
+ * the OpenAPI document and the state machine's input type.
+ */
+const note = z.string().trim().max(2000);
+const reason = z.string().trim().min(2).max(2000);
+const objectId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-character hex id');
+
+export const areaSchema = z.object({
+  districtId: z.string().trim().min(1).max(64).nullable().default(null),
+  streetId: z.string().trim().min(1).max(64).nullable().default(null),
+});
+
+export const commandSchemas = {
+  classify: z.object({
+    category: z.enum(CATEGORIES).optional(),
+    urgency: z.enum(URGENCIES).optional(),
+    area: areaSchema.optional(),
+    note: note.optional(),
+  }),
+  answerDirectly: z.object({
+    answer: z.string().trim().min(2).max(10_000),
+    knowledgeArticleId: objectId.optional(),
+  }),
+  dispatch: z.object({
+    leadDepartmentId: z.string().trim().min(1).max(64),
+    coDepartmentIds: z.array(z.string().trim().min(1).max(64)).max(10).default([]),
+    note: note.optional(),
+  }),
+  sign: z.object({ note: note.optional() }),
+  return: z.object({ reason }),
+  reviewReturn: z.object({ approve: z.boolean(), note: note.optional() }),
+  requestExtension: z.object({ hours: z.number().int().min(1).max(24 * 60), reason }),
+  decideExtension: z.object({
+    approve: z.boolean(),
+    hours: z.number().int().min(1).max(24 * 60).optional(),
+    note: note.optional(),
+  }),
+  coNote: z.object({ text: z.string().trim().min(2).max(10_000) }),
+  reply: z.object({ text: z.string().trim().min(2).max(10_000) }),
+  reviewReply: z.object({ accept: z.boolean(), note: note.optional() }),
+  returnVisit: z.object({
+    contacted: z.boolean(),
+    rating: z.enum(RATING_LEVELS).optional(),
+    realName: z.boolean().optional(),
+    comment: note.optional(),
+  }),
+  rate: z.object({
+    level: z.enum(RATING_LEVELS),
+    realName: z.boolean().optional(),
+    comment: note.optional(),
+  }),
+  verifyRating: z.object({
+    valid: z.boolean(),
+    note: reason,
+    /** How a valid rating is handled: fixed at once, ledger with deadline, or explained. */
+    resolution: z.enum(['redo', 'explained']).default('redo'),
+  }),
+  urge: z.object({ message: z.string().trim().min(2).max(2000) }),
+  supervise: z.object({ note: reason }),
+  merge: z.object({ masterId: objectId, note: note.optional() }),
+  reopen: z.object({ reason }),
+  close: z.object({ reason }),
+} as const;
+
+export type CommandType = keyof typeof commandSchemas;
+export const COMMAND_TYPES = Object.keys(commandSchemas) as CommandType[];
+
+export type CommandOf<T extends CommandType> = { type: T } & z.output<(typeof commandSchemas)[T]>;
+export type Command = { [T in CommandType]: CommandOf<T> }[CommandType];

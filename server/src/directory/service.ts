@@ -53,7 +53,7 @@ export class DirectoryService {
       if (patch.parentId === id) throw new AppError('VALIDATION_FAILED', 'a department cannot be its own parent');
       if (!(await this.m.Department.exists({ _id: patch.parentId }))) throw new AppError('UNKNOWN_DEPARTMENT', 'parent department does not exist');
     }
-    const doc = await this.m.Department.findOneAndUpdate({ _id: id }, { $set: patch }, { new: true }).lean<DepartmentDoc>();
+    const doc = await this.m.Department.findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' }).lean<DepartmentDoc>();
     if (!doc) throw notFound('department');
     return doc;
   }
@@ -80,7 +80,7 @@ export class DirectoryService {
     const { password, ...rest } = patch;
     const set: Record<string, unknown> = { ...rest };
     if (password) set.passwordHash = await hashPassword(password);
-    const doc = await this.m.User.findOneAndUpdate({ _id: id }, { $set: set }, { new: true }).lean<UserDoc>();
+    const doc = await this.m.User.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' }).lean<UserDoc>();
     if (!doc) throw notFound('user');
     return doc;
   }

@@ -95,7 +95,7 @@ export function routingRoutes(api: ApiRouter, Rule: Model<RoutingRuleDoc>, dir: 
     body: ruleBody,
     async handler({ params, body }) {
       await assertDepartment(body.departmentId);
-      const doc = await Rule.findOneAndUpdate({ _id: new Types.ObjectId(params.id) }, { $set: { ...body, updatedAt: new Date() } }, { new: true }).lean<RoutingRuleDoc>();
+      const doc = await Rule.findOneAndUpdate({ _id: new Types.ObjectId(params.id) }, { $set: { ...body, updatedAt: new Date() } }, { returnDocument: 'after' }).lean<RoutingRuleDoc>();
       if (!doc) throw notFound('routing rule');
       return present(doc);
     },

@@ -100,7 +100,7 @@ export function knowledgeRoutes(api: ApiRouter, Article: Model<ArticleDoc>): voi
       const a = await Article.findOneAndUpdate(
         { _id: new Types.ObjectId(params.id) },
         { $set: { ...body, ...searchable(body), updatedBy: actor.id, updatedAt: new Date() } },
-        { new: true },
+        { returnDocument: 'after' },
       ).lean<ArticleDoc>();
       if (!a) throw notFound('article');
       return present(a);

@@ -22,7 +22,7 @@ export async function nextTicketNumber(Counter: Model<CounterDoc>, prefix: strin
   const day = dayKey(at, timeZone);
   for (let attempt = 0; ; attempt++) {
     try {
-      const doc = await Counter.findOneAndUpdate({ _id: `ticket:${day}` }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
+      const doc = await Counter.findOneAndUpdate({ _id: `ticket:${day}` }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
       if (!doc) throw new Error('counter upsert returned nothing');
       return formatTicketNumber(prefix, day, doc.seq);
     } catch (e) {

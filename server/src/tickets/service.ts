@@ -188,7 +188,7 @@ export class TicketService {
     const updated = await this.Ticket.findOneAndUpdate(
       { _id: doc._id, version: doc.version, state: doc.state },
       { $set: set, $push: { timeline: entry, outbox: { $each: outbox } } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean<TicketDoc>();
     if (!updated) {
       throw new AppError('TICKET_CONFLICT', 'the ticket was changed by someone else; reload and try again', {

@@ -1,0 +1,105 @@
+/**
+ * Builds a whole app for one test file on the private Redis + FerretDB of the run, with its own
+ * database and its own BullMQ prefix, seeded with the demo city. `close()` drops the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import supertest from 'supertest';
+import { createApp, type App, type AppOptions } from '../../server/src/app.js';
+import { loadEnv } from '../../server/src/config/env.js';
+import { routingRuleModel } from '../../server/src/dispatch/model.js';
+import { DEMO_PASSWORD, DEMO_USERS } from '../../server/src/directory/seed-data.js';
+import { seedDemo } from '../../server/src/directory/seed.js';
+import { articleModel } from '../../server/src/knowledge/model.js';
+import { createLogger } from '../../server/src/shared/logger.js';
+
+export function serviceUrls(): { mongo: string; redis: string } {
+  const mongo = process.env.TEST_MONGODB_URL;
+  const redis = process.env.TEST_REDIS_URL;
+  if (!mongo || !redis) throw new Error('TEST_MONGODB_URL / TEST_REDIS_URL not set: run through vitest (test/global-setup.ts)');
+  return { mongo, redis };
+}
+
+export interface TestApp {
+  app: App;
+  /** supertest agent on the live server */
+  api: supertest.Agent;
+  port: number;
+  dbName: string;
+  prefix: string;
+  /** Captured log lines (JSON strings) */
+  logs: string[];
+  token(username: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export async function startTestApp(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<TestApp> {
+  const urls = serviceUrls();
+  const id = randomBytes(4).toString('hex');
+  const dbName = `t_${id}`;
+  const prefix = `{t${id}}`;
+  const env = loadEnv({
+    NODE_ENV: 'test',
+    MONGODB_URL: `${urls.mongo}/${dbName}`,
+    REDIS_URL: urls.redis,
+    QUEUE_PREFIX: prefix,
+    JWT_SECRET,
+    LOG_LEVEL: 'info',
+    OUTBOX_SWEEP_MS: '500',
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const app = await createApp(env, { ...opts, logger: opts.logger ?? createLogger('info', sink) });
+  await seedDemo({ ...app.models, Rule: routingRuleModel(app.mongo), Article: articleModel(app.mongo) });
+  const port = await app.listen(0, '127.0.0.1');
+  const api = supertest.agent(`http://127.0.0.1:${port}`);
+  const tokens = new Map<string, string>();
+  return {
+    app,
+    api,
+    port,
+    dbName,
+    prefix,
+    logs,
+    async token(username) {
+      const cached = tokens.get(username);
+      if (cached) return cached;
+      const res = await supertest(`http://127.0.0.1:${port}`).post('/api/auth/login').send({ username, password: DEMO_PASSWORD });
+      if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      tokens.set(username, res.body.token);
+      return res.body.token as string;
+    },
+    async close() {
+      await app.close().catch(() => undefined);
+      const { MongoClient } = await import('mongodb');
+      const c = await MongoClient.connect(urls.mongo);
+      await c.db(dbName).dropDatabase().catch(() => undefined);
+      await c.close();
+    },
+  };
+}
+
+export const DEMO = Object.fromEntries(DEMO_USERS.map((u) => [u.username, u]));
+
+/** A valid intake body; override what the test is about. */
+export function intake(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    channel: 'phone',
+    caller: { name: '张三', phone: '13812345678', anonymous: false },
+    category: 'complaint',
+    urgency: 'normal',
+    area: { districtId: 'wenfeng', streetId: 'nanguan' },
+    address: '文峰区南关街道中华路1号',
+    content: '小区旁工地夜间施工噪音扰民，持续一周，影响休息。',
+    confidential: false,
+    ...over,
+  };
+}

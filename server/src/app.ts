@@ -34,6 +34,13 @@ import { createLogger } from './shared/logger.js';
 import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
+import { TicketNumberer } from './tickets/numbering.js';
+
+/**
+ * Journal entries younger than this may belong to a request still in flight (here or on another
+ * instance); the sweeper leaves them to their writer.
+ */
+const SWEEP_GRACE_MS = 3000;
 
 export interface AppOptions {
   logger?: Logger;
@@ -69,7 +76,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const tm = ticketModels(mongo);
   const Rule = routingRuleModel(mongo);
   const Article = articleModel(mongo);
-  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Counter, Rule, Article].map((m) => m.init()));
+  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article].map((m) => m.init()));
 
   const redis = redisConnection(env.REDIS_URL, 'client');
   const workerConn = redisConnection(env.REDIS_URL, 'worker');
@@ -77,8 +84,10 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const sub = pub.duplicate();
 
   const queue = new Queue<TicketEventJob>(QUEUES.ticketEvents, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: JOB_DEFAULTS });
-  const outbox = new OutboxPublisher(tm.Ticket, queue, log);
-  const tickets = new TicketService({ models: tm, directory: dir, outbox, clock, numberPrefix: env.TICKET_NUMBER_PREFIX, timeZone: env.TIME_ZONE });
+  const outbox = new OutboxPublisher(tm.Journal, queue, log);
+  const numberer = new TicketNumberer(redis, env.QUEUE_PREFIX, tm.Ticket, env.TICKET_NUMBER_PREFIX, env.TIME_ZONE);
+  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock });
+  outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
 
   const app = express();
@@ -131,17 +140,14 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     const msg = toMessage(job, ticket);
     io.to(ticketRooms(msg)).emit('ticket.event', msg);
   };
-  const linkDuplicate: TicketEventHandler = async (job) => {
-    if (job.type === 'ticket.merged' && typeof job.data.masterId === 'string') await tickets.linkDuplicate(job.data.masterId, job.ticketId);
-  };
   const worker = env.RUN_WORKERS
-    ? startTicketEventWorker({ queue, connection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, handlers: [linkDuplicate, notify, ...(opts.handlers ?? [])], log })
+    ? startTicketEventWorker({ queue, connection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, handlers: [notify, ...(opts.handlers ?? [])], log })
     : null;
 
   let sweeper: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
     try {
-      const n = await outbox.sweep(Math.min(2000, env.OUTBOX_SWEEP_MS));
+      const n = await outbox.sweep(SWEEP_GRACE_MS);
       if (n > 0) log.info({ published: n }, 'outbox sweep published pending side effects');
     } catch (err) {
       log.warn({ err }, 'outbox sweep failed');
@@ -162,8 +168,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     outbox,
     models: { ...tm, ...dir },
     async listen(port = env.PORT, host = env.HOST) {
-      // Start-up pass: side effects written before a crash are published now (grace 0).
-      await outbox.sweep(0);
+      // Start-up pass: side effects a crashed process wrote but never published go out now.
+      await outbox.sweep(SWEEP_GRACE_MS);
       sweeper = setInterval(() => void sweep(), env.OUTBOX_SWEEP_MS);
       sweeper.unref();
       await new Promise<void>((resolve, reject) => {

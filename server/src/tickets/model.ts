@@ -2,7 +2,7 @@ import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { Caller, ClosureKind, OutOfScope, TicketCore, TimelineEntry } from './types.js';
 import { CATEGORIES, CHANNELS, TICKET_STATES, URGENCIES, type Channel } from './vocabulary.js';
 
-/** An outbox entry: a side effect written in the same update as the transition (ARCHITECTURE step 6). */
+/** A side effect of a transition, published to BullMQ (ARCHITECTURE step 6). */
 export interface OutboxEntry {
   id: string; // `${ticketId}:${version}:${index}` — also the BullMQ job id
   type: string;
@@ -25,14 +25,10 @@ export interface TicketDoc extends TicketCore {
   callIds: string[];
   externalRef: string | null;
   outOfScope: OutOfScope | null;
-  duplicateIds: Types.ObjectId[];
   createdBy: { id: string; name: string; role: string; departmentId: string | null };
   createdAt: Date;
   updatedAt: Date;
   timeline: TimelineEntry[];
-  outbox: OutboxEntry[];
-  /** True while the outbox holds entries not yet handed to BullMQ (indexed for the sweeper). */
-  outboxPending: boolean;
 }
 
 const Mixed = Schema.Types.Mixed;
@@ -75,14 +71,11 @@ const ticketSchema = new Schema<TicketDoc>(
     urgeCount: { type: Number, default: 0 },
     supervised: { type: Boolean, default: false },
     mergedInto: { type: String, default: null },
-    duplicateIds: { type: [Schema.Types.ObjectId], default: [] },
     closure: { type: Mixed, default: null },
     createdBy: { type: Mixed, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     timeline: { type: Mixed, default: () => [] },
-    outbox: { type: Mixed, default: () => [] },
-    outboxPending: { type: Boolean, default: false },
   },
   { versionKey: false, minimize: false },
 );
@@ -91,7 +84,51 @@ ticketSchema.index({ leadDepartmentId: 1, state: 1 });
 ticketSchema.index({ coDepartmentIds: 1 });
 ticketSchema.index({ 'caller.phone': 1 });
 ticketSchema.index({ state: 1, createdAt: -1 });
-ticketSchema.index({ outboxPending: 1 });
+ticketSchema.index({ mergedInto: 1 });
+
+/**
+ * The ticket journal: one document per ticket version, `_id` = `${ticketId}:${version}`.
+ *
+ * Why: FerretDB v1 executes an update as query-then-write-by-_id, without isolation —
+ * measured here, 50 concurrent `$inc` on one document ended at 4, and of 20 concurrent
+ * conditional updates `{_id, version: 1}` four "won". An insert with a unique `_id` IS atomic
+ * on FerretDB (SQLite unique index) and on MongoDB. So the insert of version N+1 into the journal
+ * is the arbiter: exactly one command claims each version. The winner then writes the ticket
+ * document (a projection of the journal) and publishes the side effects recorded here (the
+ * outbox). A sweeper repairs projections and publishes events of winners that died midway.
+ */
+export interface JournalDoc {
+  _id: string;
+  ticketId: Types.ObjectId;
+  version: number;
+  at: Date;
+  entry: TimelineEntry;
+  events: OutboxEntry[];
+  /** State after this version (versions > 1). */
+  core: TicketCore | null;
+  /** The whole new ticket (version 1), so a crash between journal and ticket insert is repairable. */
+  snapshot: Record<string, unknown> | null;
+  /** Side effects handed to BullMQ. */
+  published: boolean;
+}
+const journalSchema = new Schema<JournalDoc>(
+  {
+    _id: { type: String, required: true },
+    ticketId: { type: Schema.Types.ObjectId, required: true },
+    version: { type: Number, required: true },
+    at: { type: Date, required: true },
+    entry: { type: Mixed, required: true },
+    events: { type: Mixed, default: () => [] },
+    core: { type: Mixed, default: null },
+    snapshot: { type: Mixed, default: null },
+    published: { type: Boolean, default: false },
+  },
+  { versionKey: false, minimize: false },
+);
+journalSchema.index({ published: 1, at: 1 });
+journalSchema.index({ ticketId: 1, version: 1 });
+
+export const journalId = (ticketId: string, version: number): string => `${ticketId}:${version}`;
 
 /** Idempotency keys for ticket creation: `_id` is `${actorId}:${key}`, so uniqueness needs only `_id`. */
 export interface IdempotencyDoc {
@@ -110,24 +147,17 @@ const idempotencySchema = new Schema<IdempotencyDoc>(
   { versionKey: false },
 );
 
-/** Per-day sequence for human-readable ticket numbers. */
-export interface CounterDoc {
-  _id: string;
-  seq: number;
-}
-const counterSchema = new Schema<CounterDoc>({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false });
-
 export interface TicketModels {
   Ticket: Model<TicketDoc>;
   Idempotency: Model<IdempotencyDoc>;
-  Counter: Model<CounterDoc>;
+  Journal: Model<JournalDoc>;
 }
 
 export function ticketModels(conn: Connection): TicketModels {
   return {
     Ticket: conn.model<TicketDoc>('Ticket', ticketSchema, 'tickets'),
     Idempotency: conn.model<IdempotencyDoc>('Idempotency', idempotencySchema, 'idempotency_keys'),
-    Counter: conn.model<CounterDoc>('Counter', counterSchema, 'counters'),
+    Journal: conn.model<JournalDoc>('Journal', journalSchema, 'ticket_journal'),
   };
 }
 

@@ -68,7 +68,6 @@ export function presentTicket(doc: TicketDoc, actor: Actor) {
     ratings: doc.ratings,
     redoCount: doc.redoCount,
     mergedInto: doc.mergedInto,
-    duplicateIds: (doc.duplicateIds ?? []).map(String),
     closure: doc.closure,
     createdBy: doc.createdBy,
     timeline,

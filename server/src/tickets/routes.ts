@@ -2,7 +2,7 @@ import { HOTLINE_ROLES, ALL_ROLES } from '../auth/policies.js';
 import type { ApiRouter } from '../http/router.js';
 import { commandSchemas, COMMAND_TYPES, type Command, type CommandType } from './commands.js';
 import { presentTicket, presentTicketSummary } from './presenter.js';
-import { createTicketSchema, idempotencyHeader, listTicketsQuery, ticketIdParams } from './schema.js';
+import { createTicketSchema, etagOf, idempotencyHeader, ifMatchHeader, listTicketsQuery, ticketIdParams } from './schema.js';
 import type { TicketService } from './service.js';
 import { RULES } from './machine.js';
 import { parse } from '../http/router.js';
@@ -69,8 +69,10 @@ export function ticketRoutes(api: ApiRouter, tickets: TicketService): void {
     summary: 'One ticket with its timeline (audit trail)',
     roles: ALL_ROLES,
     params: ticketIdParams,
-    async handler({ params, actor }) {
-      return presentTicket(await tickets.get(params.id, actor), actor);
+    async handler({ params, actor, res }) {
+      const doc = await tickets.get(params.id, actor);
+      res.setHeader('ETag', etagOf(doc.version));
+      return { ...presentTicket(doc, actor), duplicates: await tickets.duplicatesOf(params.id) };
     },
   });
 
@@ -83,9 +85,13 @@ export function ticketRoutes(api: ApiRouter, tickets: TicketService): void {
       roles: RULES[type].roles.filter((r) => r !== 'system') as typeof ALL_ROLES,
       params: ticketIdParams,
       body: commandSchemas[type],
-      async handler({ params, body, actor }) {
+      headers: ifMatchHeader,
+      async handler({ req, res, params, body, actor }) {
+        const { 'if-match': expected } = parse(ifMatchHeader, { 'if-match': req.headers['if-match'] }, 'headers');
         const command = { ...(body as object), type } as Command;
-        return presentTicket(await tickets.execute(params.id, command, actor), actor);
+        const doc = await tickets.execute(params.id, command, actor, expected);
+        res.setHeader('ETag', etagOf(doc.version));
+        return presentTicket(doc, actor);
       },
     });
   }

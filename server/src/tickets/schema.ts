@@ -70,3 +70,13 @@ export const listTicketsQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(200).default(20),
 });
 export type ListTicketsQuery = z.output<typeof listTicketsQuery>;
+
+/** `If-Match: "v3"` (or `3`): act only if the ticket is still at version 3. */
+export const ifMatchHeader = z.object({
+  'if-match': z
+    .string()
+    .regex(/^(W\/)?"?v?(\d{1,9})"?$/, 'must be a ticket version such as "v3"')
+    .transform((s) => Number(/(\d+)/.exec(s)![1]))
+    .optional(),
+});
+export const etagOf = (version: number): string => `"v${version}"`;

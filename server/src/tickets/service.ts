@@ -1,8 +1,10 @@
 /**
  * Ticket commands and queries. Thin: the state machine decides, this persists.
- * Every transition is ONE conditional update of ONE ticket document — `{ _id, version }` in the
- * filter — so of two concurrent commands exactly one wins; the loser gets TICKET_CONFLICT.
- * The timeline entry and the outbox entries go into the same update (append-only `$push`).
+ *
+ * A transition: read the ticket at version N → decide → insert journal entry N+1 (unique
+ * `_id`, the atomic arbiter; a loser gets TICKET_CONFLICT) → write the ticket document
+ * `{_id, version: N}` with the new state and timeline → hand the side effects to BullMQ →
+ * mark the journal entry published. See JournalDoc for why the arbiter is an insert.
  */
 import { createHash } from 'node:crypto';
 import { Types, type Model } from 'mongoose';
@@ -14,8 +16,8 @@ import { outboxId } from '../queues/outbox.js';
 import type { Command } from './commands.js';
 import { initialCore } from './intake.js';
 import { actorRef, decide } from './machine.js';
-import type { OutboxEntry, TicketDoc, TicketModels } from './model.js';
-import { nextTicketNumber } from './numbering.js';
+import { journalId, type JournalDoc, type OutboxEntry, type TicketDoc, type TicketModels } from './model.js';
+import type { TicketNumberer } from './numbering.js';
 import type { CreateTicketInput, ListTicketsQuery } from './schema.js';
 import type { Actor, DomainEvent, TicketCore, TimelineEntry } from './types.js';
 
@@ -23,13 +25,12 @@ export interface TicketServiceDeps {
   models: TicketModels;
   directory: DirectoryModels;
   outbox: OutboxPublisher;
+  numberer: TicketNumberer;
   clock: () => Date;
-  numberPrefix: string;
-  timeZone: string;
 }
 
 /** The fields the state machine owns; written together on every transition. */
-const CORE_KEYS = [
+export const CORE_KEYS = [
   'state',
   'version',
   'round',
@@ -57,7 +58,7 @@ const CORE_KEYS = [
   'closure',
 ] as const satisfies readonly (keyof TicketCore)[];
 
-export function coreOf(doc: TicketDoc): TicketCore {
+export function coreOf(doc: TicketCore): TicketCore {
   const core = {} as Record<string, unknown>;
   for (const k of CORE_KEYS) core[k] = doc[k];
   return core as unknown as TicketCore;
@@ -66,7 +67,15 @@ export function coreOf(doc: TicketDoc): TicketCore {
 const toOutbox = (ticketId: string, version: number, at: Date, events: DomainEvent[]): OutboxEntry[] =>
   events.map((e, i) => ({ id: outboxId(ticketId, version, i), type: e.type, version, at, data: e.data }));
 
+const isDuplicateKey = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 11000;
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const conflict = (details: Record<string, unknown>): AppError =>
+  new AppError('TICKET_CONFLICT', 'the ticket was changed by someone else; reload and try again', details);
+
+/** The ticket document after applying journal entry `j` to `doc` (version j.version - 1). */
+function applied(doc: TicketDoc, j: Pick<JournalDoc, 'core' | 'entry' | 'at'>): TicketDoc {
+  return { ...doc, ...(j.core as TicketCore), timeline: [...doc.timeline, j.entry], updatedAt: j.at };
+}
 
 export class TicketService {
   constructor(private readonly deps: TicketServiceDeps) {}
@@ -74,11 +83,14 @@ export class TicketService {
   private get Ticket(): Model<TicketDoc> {
     return this.deps.models.Ticket;
   }
+  private get Journal(): Model<JournalDoc> {
+    return this.deps.models.Journal;
+  }
 
   /**
    * 受理. With an idempotency key, a retried request returns the ticket the first one made
-   * (and 409 IDEMPOTENCY_MISMATCH if the body differs) — the key is claimed in its own
-   * collection by `_id` before the ticket is written, so two racing retries cannot both create.
+   * (and 409 IDEMPOTENCY_MISMATCH if the body differs) — the key is claimed by `_id` insert
+   * before the ticket is written, so two racing retries cannot both create.
    */
   async create(input: CreateTicketInput, actor: Actor, idempotencyKey?: string): Promise<{ ticket: TicketDoc; created: boolean }> {
     let ticketId = new Types.ObjectId();
@@ -88,9 +100,9 @@ export class TicketService {
       try {
         await this.deps.models.Idempotency.create({ _id: key, ticketId, requestHash, createdAt: this.deps.clock() });
       } catch (e) {
-        if ((e as { code?: unknown }).code !== 11000) throw e;
+        if (!isDuplicateKey(e)) throw e;
         const claim = await this.deps.models.Idempotency.findById(key).lean();
-        if (!claim) throw new AppError('TICKET_CONFLICT', 'idempotency key is being claimed; retry');
+        if (!claim) throw conflict({ reason: 'idempotency key is being claimed' });
         if (claim.requestHash !== requestHash) {
           throw new AppError('IDEMPOTENCY_MISMATCH', 'this Idempotency-Key was used with a different request body');
         }
@@ -105,7 +117,7 @@ export class TicketService {
 
   private async waitFor(id: Types.ObjectId): Promise<TicketDoc | null> {
     // A concurrent first request may be between claiming the key and inserting the ticket.
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       const doc = await this.Ticket.findById(id).lean<TicketDoc>();
       if (doc) return doc;
       await new Promise((r) => setTimeout(r, 50));
@@ -114,8 +126,8 @@ export class TicketService {
   }
 
   private async insert(ticketId: Types.ObjectId, input: CreateTicketInput, actor: Actor): Promise<TicketDoc> {
+    const id = String(ticketId);
     const now = this.deps.clock();
-    const number = await nextTicketNumber(this.deps.models.Counter, this.deps.numberPrefix, now, this.deps.timeZone);
     const { core, events } = initialCore(input, now);
     const by = actorRef(actor);
     const entry: TimelineEntry = {
@@ -128,42 +140,58 @@ export class TicketService {
       note: input.outOfScope ? input.outOfScope.legalRoute : null,
       data: { channel: input.channel, category: input.category, urgency: input.urgency, outOfScope: input.outOfScope?.kind ?? null },
     };
-    const id = String(ticketId);
-    const outbox = toOutbox(id, core.version, now, events);
-    const doc: Omit<TicketDoc, 'duplicateIds'> & { duplicateIds: Types.ObjectId[] } = {
-      _id: ticketId,
-      number,
-      ...core,
-      channel: input.channel,
-      caller: { ...input.caller },
-      title: input.title,
-      address: input.address,
-      content: input.content,
-      confidential: input.confidential,
-      enterprise: input.enterprise,
-      elderly: input.elderly,
-      callIds: input.callId ? [input.callId] : [],
-      externalRef: input.externalRef,
-      outOfScope: input.outOfScope,
-      duplicateIds: [],
-      createdBy: by,
-      createdAt: now,
-      updatedAt: now,
-      timeline: [entry],
-      outbox,
-      outboxPending: true,
-    };
-    try {
-      await this.Ticket.collection.insertOne(doc as unknown as Parameters<typeof this.Ticket.collection.insertOne>[0]);
-    } catch (e) {
-      if ((e as { code?: unknown }).code === 11000) {
-        const existing = await this.Ticket.findById(ticketId).lean<TicketDoc>();
-        if (existing) return existing;
+    for (let attempt = 0; ; attempt++) {
+      const doc: TicketDoc = {
+        _id: ticketId,
+        number: await this.deps.numberer.next(now),
+        ...core,
+        channel: input.channel,
+        caller: { ...input.caller },
+        title: input.title,
+        address: input.address,
+        content: input.content,
+        confidential: input.confidential,
+        enterprise: input.enterprise,
+        elderly: input.elderly,
+        callIds: input.callId ? [input.callId] : [],
+        externalRef: input.externalRef,
+        outOfScope: input.outOfScope,
+        createdBy: by,
+        createdAt: now,
+        updatedAt: now,
+        timeline: [entry],
+      };
+      const journal: JournalDoc = {
+        _id: journalId(id, 1),
+        ticketId,
+        version: 1,
+        at: now,
+        entry,
+        events: toOutbox(id, 1, now, events),
+        core: null,
+        snapshot: doc as unknown as Record<string, unknown>,
+        published: false,
+      };
+      // Journal first (with the whole ticket), so a crash before the ticket insert is repaired.
+      try {
+        await this.Journal.collection.insertOne(journal as never);
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+        await this.Journal.updateOne({ _id: journal._id, published: false }, { $set: { snapshot: journal.snapshot } });
       }
-      throw e;
+      try {
+        await this.Ticket.collection.insertOne(doc as never);
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+        const existing = await this.Ticket.findById(ticketId).lean<TicketDoc>();
+        if (existing) return existing; // same id: an earlier attempt of this very request
+        if (attempt >= 5) throw e;
+        await this.deps.numberer.resync(now); // number collision: Redis lost its counter
+        continue;
+      }
+      await this.deps.outbox.publishSoon(journal);
+      return doc;
     }
-    await this.deps.outbox.publishSoon(ticketId, core.version, outbox);
-    return doc as TicketDoc;
   }
 
   /** Load a ticket the actor may see; anything else (absent or not visible) is 404. */
@@ -174,29 +202,71 @@ export class TicketService {
     return doc;
   }
 
-  async execute(id: string, command: Command, actor: Actor): Promise<TicketDoc> {
+  /**
+   * Apply one command. `expectedVersion` (HTTP If-Match) makes the request conditional on the
+   * version the clerk was looking at, so a decision taken on a stale screen is refused.
+   */
+  async execute(id: string, command: Command, actor: Actor, expectedVersion?: number): Promise<TicketDoc> {
     const doc = await this.get(id, actor);
+    if (expectedVersion !== undefined && expectedVersion !== doc.version) {
+      throw conflict({ expectedVersion, currentVersion: doc.version });
+    }
     await this.checkReferences(doc, command, actor);
     const now = this.deps.clock();
     const decision = decide(coreOf(doc), command, actor, now);
     if (!decision.ok) throw new AppError(decision.error.code, decision.error.message);
     const t = decision.transition;
-    const entry: TimelineEntry = { seq: t.next.version, at: now, actor: actorRef(actor), action: t.action, from: t.from, to: t.to, note: t.note, data: t.data };
-    const outbox = toOutbox(id, t.next.version, now, t.events);
-    const set: Record<string, unknown> = { updatedAt: now, outboxPending: true };
-    for (const k of CORE_KEYS) set[k] = t.next[k];
-    const updated = await this.Ticket.findOneAndUpdate(
-      { _id: doc._id, version: doc.version, state: doc.state },
-      { $set: set, $push: { timeline: entry, outbox: { $each: outbox } } },
-      { returnDocument: 'after' },
-    ).lean<TicketDoc>();
-    if (!updated) {
-      throw new AppError('TICKET_CONFLICT', 'the ticket was changed by someone else; reload and try again', {
-        expectedVersion: doc.version,
-      });
+    const version = t.next.version;
+    const entry: TimelineEntry = { seq: version, at: now, actor: actorRef(actor), action: t.action, from: t.from, to: t.to, note: t.note, data: t.data };
+    const journal: JournalDoc = {
+      _id: journalId(id, version),
+      ticketId: doc._id,
+      version,
+      at: now,
+      entry,
+      events: toOutbox(id, version, now, t.events),
+      core: t.next,
+      snapshot: null,
+      published: false,
+    };
+    try {
+      await this.Journal.collection.insertOne(journal as never);
+    } catch (e) {
+      if (isDuplicateKey(e)) throw conflict({ expectedVersion: doc.version });
+      throw e;
     }
-    await this.deps.outbox.publishSoon(doc._id, updated.version, updated.outbox);
-    return updated;
+    const next = applied(doc, journal);
+    await this.writeProjection(doc, next);
+    await this.deps.outbox.publishSoon(journal);
+    return next;
+  }
+
+  /** Write the ticket document for the version this request won (or a repair re-applies). */
+  private async writeProjection(prev: TicketDoc, next: TicketDoc): Promise<void> {
+    const set: Record<string, unknown> = { timeline: next.timeline, updatedAt: next.updatedAt };
+    for (const k of CORE_KEYS) set[k] = next[k];
+    await this.Ticket.updateOne({ _id: prev._id, version: prev.version }, { $set: set });
+  }
+
+  /**
+   * Repair after a crash: make the ticket document reflect journal entry `j`. Idempotent: the
+   * write sets the whole new state, conditioned on the previous version.
+   */
+  async repair(j: JournalDoc): Promise<'applied' | 'already' | 'behind'> {
+    const doc = await this.Ticket.findById(j.ticketId).lean<TicketDoc>();
+    if (!doc) {
+      if (j.version !== 1 || !j.snapshot) return 'behind';
+      try {
+        await this.Ticket.collection.insertOne(j.snapshot as never);
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+      }
+      return 'applied';
+    }
+    if (doc.version >= j.version) return 'already';
+    if (doc.version < j.version - 1) return 'behind'; // an earlier entry must be repaired first
+    await this.writeProjection(doc, applied(doc, j));
+    return 'applied';
   }
 
   /** Checks that need other documents (the machine is pure and cannot look them up). */
@@ -212,6 +282,12 @@ export class TicketService {
       if (!master) throw new AppError('INVALID_MERGE', 'master ticket not found');
       if (master.state === 'merged') throw new AppError('INVALID_MERGE', 'the master ticket is itself merged into another');
     }
+  }
+
+  /** Duplicates merged into this ticket (重复件), found by their `mergedInto` link. */
+  async duplicatesOf(id: string): Promise<{ id: string; number: string }[]> {
+    const docs = await this.Ticket.find({ mergedInto: id }, { number: 1 }).lean();
+    return docs.map((d) => ({ id: String(d._id), number: d.number }));
   }
 
   async list(q: ListTicketsQuery, actor: Actor): Promise<{ items: TicketDoc[]; total: number; page: number; pageSize: number }> {
@@ -236,7 +312,7 @@ export class TicketService {
     }
     const filter = { $and: and };
     const [items, total] = await Promise.all([
-      this.Ticket.find(filter, { timeline: 0, outbox: 0 })
+      this.Ticket.find(filter, { timeline: 0 })
         .sort({ createdAt: -1, _id: -1 })
         .skip((q.page - 1) * q.pageSize)
         .limit(q.pageSize)
@@ -244,10 +320,5 @@ export class TicketService {
       this.Ticket.countDocuments(filter),
     ]);
     return { items, total, page: q.page, pageSize: q.pageSize };
-  }
-
-  /** Side effect of `ticket.merged`: link the duplicate from its master (idempotent `$addToSet`). */
-  async linkDuplicate(masterId: string, duplicateId: string): Promise<void> {
-    await this.Ticket.updateOne({ _id: new Types.ObjectId(masterId) }, { $addToSet: { duplicateIds: new Types.ObjectId(duplicateId) } });
   }
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One command to start the whole 12345 hotline system (`npm start`).
+#
+# - If MONGODB_URL and REDIS_URL are not both set, installs (if needed) and
+#   starts local Redis + FerretDB via scripts/services.sh and points the app
+#   at them. Those services keep running after the app exits; stop them with
+#       bash scripts/services.sh stop
+# - Installs npm dependencies if node_modules is missing.
+# - Seeds the directory data if the database is empty.
+# - Starts the server (PORT defaults to 8080).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '[start] %s\n' "$*"; }
+
+# Make `go install`-ed binaries (ferretdb) visible.
+if command -v go >/dev/null 2>&1; then
+  GOBIN_DIR="$(go env GOPATH | cut -d: -f1)/bin"
+  case ":$PATH:" in *":$GOBIN_DIR:"*) ;; *) export PATH="$PATH:$GOBIN_DIR" ;; esac
+fi
+
+ferretdb_ok() {
+  local bin
+  for bin in "$(command -v ferretdb 2>/dev/null || true)" "${GOBIN_DIR:-/nonexistent}/ferretdb" "$HOME/go/bin/ferretdb"; do
+    [[ -n "$bin" && -x "$bin" ]] && "$bin" --version >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
+if [[ -z "${MONGODB_URL:-}" || -z "${REDIS_URL:-}" ]]; then
+  if ! command -v redis-server >/dev/null 2>&1 || ! ferretdb_ok; then
+    log "installing local services (redis-server, ferretdb)"
+    bash "$ROOT/scripts/install-services.sh"
+  fi
+  bash "$ROOT/scripts/services.sh" start
+  export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:${FERRETDB_PORT:-27027}/hotline}"
+  export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-16379}}"
+  log "using local services (stop them with: bash scripts/services.sh stop)"
+fi
+log "MONGODB_URL=$MONGODB_URL"
+log "REDIS_URL=$REDIS_URL"
+
+if [[ ! -d node_modules ]]; then
+  log "node_modules missing; running npm ci"
+  npm ci
+fi
+
+export PORT="${PORT:-8080}"
+
+log "seeding directory data (only if empty)"
+npx --no-install tsx server/src/directory/seed-cli.ts --if-empty
+
+log "starting server on port $PORT"
+exec npx --no-install tsx server/src/main.ts

@@ -14,6 +14,8 @@ export interface TicketPolicy {
   signHours: number;
   /** Hours to reply after dispatch; null means no handling deadline (表扬 praise). */
   replyHours: number | null;
+  /** Hours to feed back a rectification (整改) after a valid bad rating; null: none. */
+  rectifyHours: number | null;
   /** A department may return (退单) within this many hours of dispatch. */
   returnWindowHours: number;
   /** Total extension (延期) a ticket may receive, in hours. */
@@ -44,6 +46,8 @@ export function defaultPolicy(category: Category, urgency: Urgency): TicketPolic
     // 特急/紧急: sign within 2 h, reply within 24 h; 一般: sign within 24 h.
     signHours: urgent ? 2 : DAY,
     replyHours: replyDays === null ? null : urgent ? DAY : replyDays * DAY,
+    // 整改反馈 within 15 working days of a valid bad rating (cities use 5–15).
+    rectifyHours: replyDays === null ? null : 15 * DAY,
     // Returns only within 2 working days of dispatch (Shandong/Henan practice).
     returnWindowHours: 2 * DAY,
     // Extensions add at most 10 working days in total.

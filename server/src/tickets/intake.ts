@@ -19,6 +19,7 @@ export function initialCore(input: IntakeInput, now: Date, policy: TicketPolicy 
     urgency: input.urgency,
     area: { ...input.area },
     policy,
+    callerAnonymous: input.caller.anonymous,
     leadDepartmentId: null,
     coDepartmentIds: [],
     dispatchCount: 0,

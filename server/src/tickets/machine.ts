@@ -7,7 +7,7 @@
  * update (state + version in the filter), appends `entry` to the timeline and `events` to the
  * outbox. The loop follows 53号文: 受理 → 派单 → 办理 → 答复 → 督办 → 办结 → 回访 → 评价.
  */
-import { addHours, type TicketPolicy } from '../deadlines/policy.js';
+import { addHours, defaultPolicy, type TicketPolicy } from '../deadlines/policy.js';
 import type { ErrorCode } from '../errors.js';
 import type { Command, CommandOf, CommandType } from './commands.js';
 import type { Actor, ActorRef, DomainEvent, RatingRecord, TicketCore, TicketEventType } from './types.js';
@@ -108,12 +108,8 @@ function clone(t: TicketCore): TicketCore {
   return structuredClone(t);
 }
 
-function replyDue(policy: TicketPolicy, from: Date, extendedHours: number): Date | null {
-  return policy.replyHours === null ? null : addHours(from, policy.replyHours + extendedHours);
-}
-
 /** Send the ticket (again) to a department: sets the lead, co-handlers and fresh deadlines. */
-function toDepartment(next: TicketCore, lead: string, co: string[], now: Date): void {
+function toDepartment(next: TicketCore, lead: string, co: string[], now: Date, replyHours = next.policy.replyHours): void {
   next.state = 'dispatched';
   next.leadDepartmentId = lead;
   next.coDepartmentIds = [...new Set(co.filter((d) => d !== lead))];
@@ -125,7 +121,7 @@ function toDepartment(next: TicketCore, lead: string, co: string[], now: Date): 
   next.reply = null;
   next.deadlines = {
     sign: { dueAt: addHours(now, next.policy.signHours), doneAt: null },
-    reply: { dueAt: replyDue(next.policy, now, 0), doneAt: null },
+    reply: { dueAt: replyHours === null ? null : addHours(now, replyHours), doneAt: null },
     returnUntil: addHours(now, next.policy.returnWindowHours),
   };
 }
@@ -151,7 +147,9 @@ function applyRating(
   // Real-name bad ratings are all called back and verified (100%); anonymous ones are analysed,
   // not rectified one by one (HOTLINE-RULES 好差评).
   if (isBadRating(level) && realName) {
+    // Verification (核实) follows; a late rating of a closed ticket reopens it for that.
     next.state = 'disputed';
+    next.closure = null;
   } else if (next.state !== 'closed') {
     next.state = 'closed';
     next.closure = { kind: next.directAnswer && !next.leadDepartmentId ? 'answered_directly' : 'resolved', reason: null, at: now };
@@ -175,6 +173,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     if (cmd.category !== undefined) next.category = changes.category = cmd.category;
     if (cmd.urgency !== undefined) next.urgency = changes.urgency = cmd.urgency;
     if (cmd.area !== undefined) next.area = (changes.area = { ...cmd.area }) as TicketCore['area'];
+    // Deadlines follow the classification; nothing is dispatched yet, so nothing moves.
+    next.policy = defaultPolicy(next.category, next.urgency);
     return { note: cmd.note ?? null, data: changes };
   },
 
@@ -207,6 +207,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     next.returnedFrom = prev.state === 'handling' ? 'handling' : 'dispatched';
     next.returnReason = cmd.reason;
     next.state = 'returned';
+    next.pendingExtension = null; // an undecided request dies with the department's hold
     return { note: cmd.reason, data: { departmentId: prev.leadDepartmentId } };
   },
 
@@ -276,21 +277,26 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     return { note: cmd.text };
   },
 
-  reviewReply(next, cmd) {
+  reviewReply(next, cmd, _by, now) {
     if (cmd.accept) {
       next.state = 'visiting';
     } else {
-      // Sent back to the department: a failed round (重办).
+      // Sent back to the department: a failed round (重办) with a fresh reply window.
       next.state = 'handling';
-      next.deadlines.reply.doneAt = null;
+      next.reply = null;
+      const hours = next.policy.replyHours;
+      next.deadlines.reply = { dueAt: hours === null ? null : addHours(now, hours + next.extendedHours), doneAt: null };
       countRedo(next);
     }
     return { note: cmd.note ?? null, data: { accept: cmd.accept, redoCount: next.redoCount } };
   },
 
   returnVisit(next, cmd, by, now) {
+    if (cmd.rating !== undefined && !cmd.contacted) {
+      return { error: { code: 'VALIDATION_FAILED', message: 'a rating needs a citizen who was contacted' } };
+    }
     if (cmd.rating !== undefined) {
-      applyRating(next, cmd.rating, cmd.realName ?? true, cmd.comment ?? null, 'return_visit', by, now);
+      applyRating(next, cmd.rating, cmd.realName ?? !next.callerAnonymous, cmd.comment ?? null, 'return_visit', by, now);
     } else {
       // Rating is voluntary (51号文): a visit without a rating still closes the loop.
       next.state = 'closed';
@@ -300,17 +306,22 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     if (cmd.rating !== undefined) events.push({ type: 'ticket.rated', data: { level: cmd.rating, round: next.round } });
     return {
       note: cmd.comment ?? null,
-      data: { contacted: cmd.contacted, rating: cmd.rating ?? null, realName: cmd.realName ?? true },
+      data: { contacted: cmd.contacted, rating: cmd.rating ?? null, realName: cmd.realName ?? !next.callerAnonymous },
       events,
     };
   },
 
   rate(next, cmd, by, now, prev) {
+    if (prev.state === 'closed' && (prev.closure?.kind === 'out_of_scope' || prev.closure?.kind === 'closed_by_hotline')) {
+      // Only handled matters are rated; out-of-scope or hotline-closed intake was never handled.
+      return { error: { code: 'INVALID_TRANSITION', message: `a ticket closed as ${prev.closure?.kind ?? 'unknown'} cannot be rated` } };
+    }
     if (prev.ratings.some((r) => r.round === prev.round)) {
       return { error: { code: 'RATING_EXISTS', message: 'this handling round has already been rated' } };
     }
-    applyRating(next, cmd.level, cmd.realName ?? true, cmd.comment ?? null, by.role === 'system' ? 'citizen' : 'return_visit', by, now);
-    return { note: cmd.comment ?? null, data: { level: cmd.level, realName: cmd.realName ?? true } };
+    const realName = cmd.realName ?? !prev.callerAnonymous;
+    applyRating(next, cmd.level, realName, cmd.comment ?? null, by.role === 'system' ? 'citizen' : 'return_visit', by, now);
+    return { note: cmd.comment ?? null, data: { level: cmd.level, realName } };
   },
 
   verifyRating(next, cmd, _by, now, prev) {
@@ -320,7 +331,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
         // Answered on the spot: there is no department to send it back to; reopen at the hotline.
         next.state = 'received';
       } else {
-        toDepartment(next, prev.leadDepartmentId, prev.coDepartmentIds, now);
+        // 整改: the rectification deadline, not the ordinary reply deadline.
+        toDepartment(next, prev.leadDepartmentId, prev.coDepartmentIds, now, prev.policy.rectifyHours);
       }
       next.round += 1;
       next.rating = null;
@@ -345,6 +357,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
 
   merge(next, cmd, _by, now, prev) {
     next.state = 'merged';
+    next.pendingExtension = null;
     next.mergedInto = cmd.masterId;
     next.closure = { kind: 'closed_by_hotline', reason: 'merged as duplicate', at: now };
     return { note: cmd.note ?? null, data: { masterId: cmd.masterId, departmentId: prev.leadDepartmentId } };

@@ -38,6 +38,7 @@ export const CORE_KEYS = [
   'urgency',
   'area',
   'policy',
+  'callerAnonymous',
   'leadDepartmentId',
   'coDepartmentIds',
   'dispatchCount',

@@ -59,6 +59,8 @@ export interface TicketCore {
   urgency: Urgency;
   area: Area;
   policy: TicketPolicy;
+  /** The caller gave no name: ratings are anonymous unless said otherwise. */
+  callerAnonymous: boolean;
   leadDepartmentId: string | null;
   coDepartmentIds: string[];
   /** Departments that ever held the ticket (for history; visibility uses the current ones). */

@@ -429,7 +429,7 @@ const HANDLER_CODES: readonly ErrorCode[] = [
   'EXTENSION_LIMIT',
   'NO_PENDING_EXTENSION',
   'RATING_EXISTS',
-  'INVALID_TRANSITION', // requestExtension on a ticket without a reply deadline
+  'INVALID_TRANSITION', // requestExtension without a reply deadline; rate on never-handled intake
 ];
 
 describe('property (3): refused commands leave the ticket unchanged; decide() is pure', () => {
@@ -465,8 +465,13 @@ describe('property (3): refused commands leave the ticket unchanged; decide() is
       } else if (!step.decision.ok) {
         expect(HANDLER_CODES, describeStep(step)).toContain(step.decision.error.code);
         if (step.decision.error.code === 'INVALID_TRANSITION') {
-          expect(step.command.type).toBe('requestExtension');
-          expect(step.prev.deadlines.reply.dueAt).toBeNull();
+          if (step.command.type === 'rate') {
+            // only handled matters are rated: not out-of-scope or hotline-closed intake
+            expect(['out_of_scope', 'closed_by_hotline']).toContain(step.prev.closure?.kind);
+          } else {
+            expect(step.command.type).toBe('requestExtension');
+            expect(step.prev.deadlines.reply.dueAt).toBeNull();
+          }
         }
       }
     });

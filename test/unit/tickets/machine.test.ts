@@ -255,6 +255,8 @@ interface Fixture {
   co: string[];
   pendingExtension: boolean;
   ratedThisRound: boolean;
+  /** Closed without being handled (out of scope, closed by the hotline): nothing to rate. */
+  unrateable: boolean;
   returnedFrom: 'dispatched' | 'handling' | null;
 }
 
@@ -262,7 +264,7 @@ type Facts = Partial<Omit<Fixture, 'name' | 'flow' | 'state'>>;
 function fixture(name: string, state: TicketState, build: () => Flow, facts: Facts = {}): Fixture {
   const flow = build();
   deepFreeze(flow.ticket);
-  return { name, flow, state, lead: null, co: [], pendingExtension: false, ratedThisRound: false, returnedFrom: null, ...facts };
+  return { name, flow, state, lead: null, co: [], pendingExtension: false, ratedThisRound: false, unrateable: false, returnedFrom: null, ...facts };
 }
 
 const held = { lead: LEAD, co: [CO] } as const satisfies Facts;
@@ -293,8 +295,10 @@ const FIXTURES: Fixture[] = [
   fixture('disputed (answered on the spot)', 'disputed', () => start().answer().visit('dissatisfied', true), { ratedThisRound: true }),
   fixture('closed (resolved, rated)', 'closed', () => visitingAfterReply().visit('satisfied'), { ...heldFacts(), ratedThisRound: true }),
   fixture('closed (resolved, not rated)', 'closed', () => visitingAfterReply().visit(), heldFacts()),
-  fixture('closed (out of scope)', 'closed', () => new Flow(intake({ outOfScope: { kind: 'litigation', legalRoute: 'sue at the district court' } }))),
-  fixture('closed (by the hotline)', 'closed', () => start().close()),
+  fixture('closed (out of scope)', 'closed', () => new Flow(intake({ outOfScope: { kind: 'litigation', legalRoute: 'sue at the district court' } })), {
+    unrateable: true,
+  }),
+  fixture('closed (by the hotline)', 'closed', () => start().close(), { unrateable: true }),
   fixture('closed (bad rating invalid)', 'closed', () => disputed().verify(false), { ...heldFacts(), ratedThisRound: true }),
   fixture('merged', 'merged', () => dispatched().merge(), heldFacts()),
 ];
@@ -382,7 +386,7 @@ function expectedHandlerError(fx: Fixture, type: CommandType): ErrorCode | null 
     case 'decideExtension':
       return fx.pendingExtension ? null : 'NO_PENDING_EXTENSION';
     case 'rate':
-      return fx.ratedThisRound ? 'RATING_EXISTS' : null;
+      return fx.unrateable ? 'INVALID_TRANSITION' : fx.ratedThisRound ? 'RATING_EXISTS' : null;
     default:
       return null;
   }
@@ -750,7 +754,8 @@ describe('ratings (好差评)', () => {
     expect(vr.next.ratings).toHaveLength(1);
     expect(vr.next.deadlines).toEqual({
       sign: { dueAt: addHours(now, 24), doneAt: null },
-      reply: { dueAt: addHours(now, 240), doneAt: null },
+      // 整改 gets the rectification deadline (15 working days), not the ordinary reply deadline
+      reply: { dueAt: addHours(now, 15 * 24), doneAt: null },
       returnUntil: addHours(now, 48),
     });
     expect(vr.data).toEqual({ valid: true, resolution: 'redo', round: 2 });

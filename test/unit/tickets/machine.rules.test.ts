@@ -1,0 +1,99 @@
+/**
+ * Rules decided where HOTLINE-RULES.md was silent or the first version was wrong (see the
+ * closing note of issue #2): each pinned with a concrete scenario.
+ */
+import { describe, expect, it } from 'vitest';
+import { addHours, defaultPolicy } from '../../../server/src/deadlines/policy.js';
+import { commandSchemas, type Command, type CommandType } from '../../../server/src/tickets/commands.js';
+import { initialCore } from '../../../server/src/tickets/intake.js';
+import { decide } from '../../../server/src/tickets/machine.js';
+import type { Actor, IntakeInput, TicketCore } from '../../../server/src/tickets/types.js';
+
+const T0 = new Date('2026-03-02T01:00:00Z');
+const agent: Actor = { id: 'a1', name: 'Agent', role: 'agent' };
+const sup: Actor = { id: 's1', name: 'Sup', role: 'supervisor' };
+const lead: Actor = { id: 'd1', name: 'Dept', role: 'department', departmentId: 'city-urban' };
+
+const base: IntakeInput = {
+  channel: 'phone',
+  caller: { name: null, phone: '13800000000', anonymous: true },
+  category: 'complaint',
+  urgency: 'normal',
+  area: { districtId: null, streetId: null },
+  address: '某路1号',
+  content: '内容足够长的投诉',
+  confidential: false,
+  enterprise: false,
+  elderly: false,
+};
+
+function run(t: TicketCore, type: CommandType, body: Record<string, unknown>, actor: Actor, now: Date): TicketCore {
+  const command = { type, ...(commandSchemas[type] as { parse(v: unknown): object }).parse(body) } as Command;
+  const d = decide(t, command, actor, now);
+  if (!d.ok) throw new Error(`${type} refused: ${d.error.code} ${d.error.message}`);
+  return d.transition.next;
+}
+
+function refused(t: TicketCore, type: CommandType, body: Record<string, unknown>, actor: Actor, now: Date): string {
+  const command = { type, ...(commandSchemas[type] as { parse(v: unknown): object }).parse(body) } as Command;
+  const d = decide(t, command, actor, now);
+  return d.ok ? 'accepted' : d.error.code;
+}
+
+function toVisiting(input: IntakeInput): TicketCore {
+  let t = initialCore(input, T0).core;
+  t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
+  t = run(t, 'sign', {}, lead, T0);
+  t = run(t, 'reply', { text: '已处理完毕' }, lead, T0);
+  return run(t, 'reviewReply', { accept: true }, agent, T0);
+}
+
+describe('rules pinned by issue #2', () => {
+  it("an anonymous caller's bad rating is anonymous by default: analysed, not sent to verification", () => {
+    const t = run(toVisiting(base), 'returnVisit', { contacted: true, rating: 'very_dissatisfied' }, agent, T0);
+    expect(t.state).toBe('closed');
+    expect(t.rating).toMatchObject({ level: 'very_dissatisfied', realName: false });
+  });
+
+  it("a named caller's bad rating goes to verification (核实)", () => {
+    const named = { ...base, caller: { name: '王五', phone: '13800000000', anonymous: false } };
+    const t = run(toVisiting(named), 'returnVisit', { contacted: true, rating: 'dissatisfied' }, agent, T0);
+    expect(t.state).toBe('disputed');
+    expect(t.rating?.realName).toBe(true);
+  });
+
+  it('a return visit that reached nobody cannot carry a rating', () => {
+    expect(refused(toVisiting(base), 'returnVisit', { contacted: false, rating: 'satisfied' }, agent, T0)).toBe('VALIDATION_FAILED');
+    const t = run(toVisiting(base), 'returnVisit', { contacted: false }, agent, T0);
+    expect(t.state).toBe('closed');
+    expect(t.rating).toBeNull();
+  });
+
+  it('reclassifying urgency before dispatch changes the deadlines the dispatch will set', () => {
+    let t = initialCore(base, T0).core;
+    expect(t.policy.signHours).toBe(24);
+    t = run(t, 'classify', { urgency: 'critical' }, agent, T0);
+    expect(t.policy).toEqual(defaultPolicy('complaint', 'critical'));
+    t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
+    expect(t.deadlines.sign.dueAt).toEqual(addHours(T0, 2));
+    expect(t.deadlines.reply.dueAt).toEqual(addHours(T0, 24));
+  });
+
+  it('a rejected reply sends the department a fresh reply window and clears the rejected text', () => {
+    let t = initialCore(base, T0).core;
+    t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
+    t = run(t, 'sign', {}, lead, T0);
+    const late = addHours(T0, 200);
+    t = run(t, 'reply', { text: '敷衍的答复' }, lead, late);
+    t = run(t, 'reviewReply', { accept: false, note: '未解决实际问题' }, sup, late);
+    expect(t.state).toBe('handling');
+    expect(t.reply).toBeNull();
+    expect(t.deadlines.reply.dueAt).toEqual(addHours(late, 240));
+    expect(t.redoCount).toBe(1);
+  });
+
+  it('a ticket closed without handling (out of scope) cannot be rated', () => {
+    const t = initialCore({ ...base, outOfScope: { kind: 'litigation', legalRoute: '向人民法院起诉' } }, T0).core;
+    expect(refused(t, 'rate', { level: 'satisfied' }, { id: 'sys', name: 'citizen link', role: 'system' }, T0)).toBe('INVALID_TRANSITION');
+  });
+});

@@ -35,11 +35,13 @@ export interface TestApp {
 
 export const JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
 
-export async function startTestApp(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: AppOptions & { env?: Record<string, string>; reuseDatabase?: { dbName: string; prefix: string } } = {},
+): Promise<TestApp> {
   const urls = serviceUrls();
   const id = randomBytes(4).toString('hex');
-  const dbName = `t_${id}`;
-  const prefix = `{t${id}}`;
+  const dbName = opts.reuseDatabase?.dbName ?? `t_${id}`;
+  const prefix = opts.reuseDatabase?.prefix ?? `{t${id}}`;
   const env = loadEnv({
     NODE_ENV: 'test',
     MONGODB_URL: `${urls.mongo}/${dbName}`,

@@ -30,7 +30,7 @@ import { QUEUES } from './queues/names.js';
 import { OutboxPublisher, type TicketEventJob } from './queues/outbox.js';
 import { JOB_DEFAULTS, startTicketEventWorker, toMessage, type TicketEventHandler } from './queues/ticket-events.js';
 import { createGateway, ticketRooms, type Io } from './realtime/gateway.js';
-import { createLogger } from './shared/logger.js';
+import { createLogger, maskDeep } from './shared/logger.js';
 import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
@@ -104,6 +104,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      // URLs carry query strings (?phone=…): mask phone numbers in the serialized request too.
+      serializers: { req: (req: unknown) => maskDeep(req) },
     }),
   );
   app.use(express.json({ limit: env.BODY_LIMIT, strict: true }));

@@ -5,7 +5,7 @@
  * stored in an indexed array and queried with `$in`, which works the same on MongoDB and
  * FerretDB; ranking happens in code. Pure.
  */
-const RUN = /[\p{Script=Han}]+|[\p{L}\p{N}]+/gu;
+const RUN = /\p{Script=Han}+|(?:(?!\p{Script=Han})[\p{L}\p{N}])+/gu;
 const HAN = /^\p{Script=Han}/u;
 
 export function terms(text: string): string[] {

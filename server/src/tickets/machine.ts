@@ -99,9 +99,35 @@ export function permits(ticket: TicketCore, type: CommandType, actor: Actor): Ma
   return null;
 }
 
+/**
+ * Checks that depend on the ticket alone (not on the actor or the payload), beyond its state:
+ * they decide whether a button is worth showing. decide() applies them after permits().
+ */
+export function precondition(ticket: TicketCore, type: CommandType): MachineError | null {
+  switch (type) {
+    case 'requestExtension':
+      if (ticket.pendingExtension) return { code: 'EXTENSION_PENDING', message: 'an extension request is already pending' };
+      if (ticket.deadlines.reply.dueAt === null) return { code: 'INVALID_TRANSITION', message: 'this ticket has no reply deadline' };
+      return null;
+    case 'decideExtension':
+      return ticket.pendingExtension ? null : { code: 'NO_PENDING_EXTENSION', message: 'no extension request is pending' };
+    case 'rate':
+      if (ticket.state === 'closed' && (ticket.closure?.kind === 'out_of_scope' || ticket.closure?.kind === 'closed_by_hotline')) {
+        // Only handled matters are rated; out-of-scope or hotline-closed intake was never handled.
+        return { code: 'INVALID_TRANSITION', message: `a ticket closed as ${ticket.closure.kind} cannot be rated` };
+      }
+      if (ticket.ratings.some((r) => r.round === ticket.round)) {
+        return { code: 'RATING_EXISTS', message: 'this handling round has already been rated' };
+      }
+      return null;
+    default:
+      return null;
+  }
+}
+
 /** Commands this actor could issue now (for the console's buttons). */
 export function availableCommands(ticket: TicketCore, actor: Actor): CommandType[] {
-  return (Object.keys(RULES) as CommandType[]).filter((t) => permits(ticket, t, actor) === null);
+  return (Object.keys(RULES) as CommandType[]).filter((t) => permits(ticket, t, actor) === null && precondition(ticket, t) === null);
 }
 
 function clone(t: TicketCore): TicketCore {
@@ -230,9 +256,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   requestExtension(next, cmd, by, now, prev) {
-    if (prev.pendingExtension) return { error: { code: 'EXTENSION_PENDING', message: 'an extension request is already pending' } };
-    const due = prev.deadlines.reply.dueAt;
-    if (due === null) return { error: { code: 'INVALID_TRANSITION', message: 'this ticket has no reply deadline' } };
+    const due = prev.deadlines.reply.dueAt!; // precondition: a reply deadline exists
     if (now.getTime() >= due.getTime()) {
       return { error: { code: 'DEADLINE_PASSED', message: 'extensions must be requested before the reply deadline' } };
     }
@@ -244,8 +268,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   decideExtension(next, cmd, _by, _now, prev) {
-    const pending = prev.pendingExtension;
-    if (!pending) return { error: { code: 'NO_PENDING_EXTENSION', message: 'no extension request is pending' } };
+    const pending = prev.pendingExtension!; // precondition: a request is pending
     const hours = cmd.hours ?? pending.hours;
     if (cmd.approve) {
       if (hours > pending.hours) {
@@ -312,13 +335,6 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   rate(next, cmd, by, now, prev) {
-    if (prev.state === 'closed' && (prev.closure?.kind === 'out_of_scope' || prev.closure?.kind === 'closed_by_hotline')) {
-      // Only handled matters are rated; out-of-scope or hotline-closed intake was never handled.
-      return { error: { code: 'INVALID_TRANSITION', message: `a ticket closed as ${prev.closure?.kind ?? 'unknown'} cannot be rated` } };
-    }
-    if (prev.ratings.some((r) => r.round === prev.round)) {
-      return { error: { code: 'RATING_EXISTS', message: 'this handling round has already been rated' } };
-    }
     const realName = cmd.realName ?? !prev.callerAnonymous;
     applyRating(next, cmd.level, realName, cmd.comment ?? null, by.role === 'system' ? 'citizen' : 'return_visit', by, now);
     return { note: cmd.comment ?? null, data: { level: cmd.level, realName } };
@@ -404,7 +420,7 @@ const EVENT_OF: Record<CommandType, TicketEventType> = {
 };
 
 export function decide(ticket: TicketCore, command: Command, actor: Actor, now: Date): Decision {
-  const refused = permits(ticket, command.type, actor);
+  const refused = permits(ticket, command.type, actor) ?? precondition(ticket, command.type);
   if (refused) return { ok: false, error: refused };
   const next = clone(ticket);
   const by = actorRef(actor);

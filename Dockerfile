@@ -12,10 +12,11 @@ RUN npm run build
 # ---- runtime: production dependencies + compiled output only ----------------
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
-ENV NODE_ENV=production PORT=8080 SCARF_ANALYTICS=false DO_NOT_TRACK=1
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCARF_ANALYTICS=false DO_NOT_TRACK=1
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/agent-console ./agent-console
 # Files stay root-owned (read-only for the app); the process runs as `node`.
 USER node
 EXPOSE 8080

@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { authenticate } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
@@ -35,6 +38,10 @@ import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
 import { TicketNumberer } from './tickets/numbering.js';
+
+/** Repository root, from server/src (tsx) or dist/server/src (built). */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = [resolve(HERE, '../..'), resolve(HERE, '../../..')].find((d) => existsSync(resolve(d, 'package.json'))) ?? process.cwd();
 
 /**
  * Journal entries younger than this may belong to a request still in flight (here or on another
@@ -132,6 +139,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   });
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(doc));
   app.use('/api', api.router);
+  // The console's built assets (agent-console/dist after issue #5), else its placeholder page.
+  const consoleDir = [resolve(ROOT, 'agent-console/dist'), resolve(ROOT, 'agent-console')].find((d) => existsSync(resolve(d, 'index.html')));
+  if (consoleDir) app.use(express.static(consoleDir, { index: 'index.html', dotfiles: 'deny' }));
   app.use(notFoundHandler);
   app.use(errorHandler(log));
 

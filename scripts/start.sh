@@ -49,6 +49,16 @@ fi
 
 export PORT="${PORT:-8080}"
 
+# A local JWT secret, made once and kept in ./data (production sets JWT_SECRET itself).
+if [[ -z "${JWT_SECRET:-}" ]]; then
+  mkdir -p "$ROOT/data"
+  if [[ ! -s "$ROOT/data/jwt-secret" ]]; then
+    (umask 077; node -e "process.stdout.write(require('crypto').randomBytes(48).toString('base64url'))" > "$ROOT/data/jwt-secret")
+  fi
+  JWT_SECRET="$(cat "$ROOT/data/jwt-secret")"
+  export JWT_SECRET
+fi
+
 log "seeding directory data (only if empty)"
 npx --no-install tsx server/src/directory/seed-cli.ts --if-empty
 

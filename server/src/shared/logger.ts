@@ -4,7 +4,7 @@
  * formatter masks any 11-digit mobile number that slips into a message string.
  */
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { maskPhonesInText } from './phone.js';
+import { maskDeep, maskPhonesInText } from './phone.js';
 
 export const REDACT_PATHS = [
   'password',
@@ -24,19 +24,6 @@ export const REDACT_PATHS = [
   '*.caller.phone',
 ];
 
-
-/** Mask phone numbers in every string of a log object (URLs, query strings, messages, errors). */
-export function maskDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskPhonesInText(value);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) {
-    return { type: value.name, message: maskPhonesInText(value.message), stack: value.stack ? maskPhonesInText(value.stack) : undefined };
-  }
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
-  return out;
-}
 
 export function createLogger(level: LoggerOptions['level'] = 'info', destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {

@@ -3,7 +3,7 @@
  * the caller for department users: phone 138****5678, name hidden when confidential (是否保密).
  */
 import { seesFullCaller } from '../auth/policies.js';
-import { maskPhone, maskPhonesInText } from '../shared/phone.js';
+import { maskDeep, maskPhone } from '../shared/phone.js';
 import { availableCommands } from './machine.js';
 import type { TicketDoc } from './model.js';
 import type { Actor } from './types.js';
@@ -17,7 +17,21 @@ export function presentCaller(doc: Pick<TicketDoc, 'caller' | 'confidential'>, a
   };
 }
 
+/**
+ * Department users see every free-text field (content, notes, replies, rating comments…) with
+ * phone numbers masked, and a confidential caller's name blanked wherever it was typed.
+ */
+function forActor<T>(value: T, doc: Pick<TicketDoc, 'caller' | 'confidential'>, actor: Actor): T {
+  if (seesFullCaller(actor)) return value;
+  const hidden = (doc.confidential || doc.caller.anonymous) && doc.caller.name ? [doc.caller.name] : [];
+  return maskDeep(value, hidden) as T;
+}
+
 export function presentTicketSummary(doc: TicketDoc, actor: Actor) {
+  return forActor(summary(doc, actor), doc, actor);
+}
+
+function summary(doc: TicketDoc, actor: Actor) {
   return {
     id: String(doc._id),
     number: doc.number,
@@ -48,13 +62,10 @@ export function presentTicketSummary(doc: TicketDoc, actor: Actor) {
 }
 
 export function presentTicket(doc: TicketDoc, actor: Actor) {
-  const full = seesFullCaller(actor);
-  // Free text can carry phone numbers too; department users see them masked.
-  const text = (s: string): string => (full ? s : maskPhonesInText(s));
-  const timeline = doc.timeline.map((e) => ({ ...e, note: e.note === null ? null : text(e.note) }));
-  return {
-    ...presentTicketSummary(doc, actor),
-    content: text(doc.content),
+  return forActor(
+    {
+    ...summary(doc, actor),
+    content: doc.content,
     callIds: doc.callIds,
     externalRef: doc.externalRef,
     outOfScope: doc.outOfScope,
@@ -70,7 +81,10 @@ export function presentTicket(doc: TicketDoc, actor: Actor) {
     mergedInto: doc.mergedInto,
     closure: doc.closure,
     createdBy: doc.createdBy,
-    timeline,
+    timeline: doc.timeline,
     availableCommands: availableCommands(doc, actor),
-  };
+    },
+    doc,
+    actor,
+  );
 }

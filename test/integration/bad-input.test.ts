@@ -188,7 +188,8 @@ function mismatch(res: Response, want: Want): string | null {
   if (want.paths?.length) {
     const details = Array.isArray(err.details) ? (err.details as { path?: unknown }[]) : [];
     const have = details.map((d) => String(d.path));
-    const missing = want.paths.filter((p) => !have.includes(p));
+    // a path names the field itself or something inside it (query.state → query.state.0)
+    const missing = want.paths.filter((p) => !have.some((h) => h === p || h.startsWith(`${p}.`)));
     if (missing.length) return `details lack ${missing.join(', ')} (have ${have.join(', ') || 'none'})`;
   }
   return null;
@@ -387,8 +388,7 @@ describe('path, header and query parameters on every route', () => {
     for (const op of ops.filter((o) => pathParams(o).length > 0)) {
       for (const id of ['%E0%A4%A', '%zz', '%']) {
         const res = await send(op, urlOf(op, id, true), { user: userFor(op), body: validBody(op) });
-        const m = mismatch(res, { status: 400, code: 'VALIDATION_FAILED' });
-        if (m) bad.push(`${op.label} id=${id}: ${m}`);
+        if (mismatch(res, { status: 400, code: 'VALIDATION_FAILED' })) bad.push(`${op.label} id=${id}: ${res.status} ${String((res.body as ErrorBody).error?.code)}`);
       }
     }
     expect(bad).toEqual([]);
@@ -650,6 +650,21 @@ describe('specific bad requests', () => {
     expect((await post(urban1, urban, 'sign')).status).toBe(200);
     const m = mismatch(await post(urban1, urban, 'sign'), { status: 409, code: 'INVALID_TRANSITION' });
     if (m) bad.push(`sign twice: ${m}`);
+    // the lead department signing a ticket it has returned (state `returned`)
+    const { body: fresh } = await t.api.post('/api/tickets').set(agent).send(intake({ content: '退单后又签收的非法转换测试。' }));
+    expect((await post(agent, fresh.id, 'dispatch', { leadDepartmentId: 'city-urban' })).status).toBe(200);
+    expect((await post(urban1, fresh.id, 'return', { reason: '不属于本局职责' })).status).toBe(200);
+    for (const [action, body] of [
+      ['sign', {}],
+      ['reply', { text: '退单后答复' }],
+      ['return', { reason: '再退一次' }],
+    ] as const) {
+      const r = mismatch(await post(urban1, fresh.id, action, body), { status: 409, code: 'INVALID_TRANSITION' });
+      if (r) bad.push(`${action} a returned ticket: ${r}`);
+    }
+    // a received (undispatched) ticket is invisible to departments: signing it is a 404, not a 409
+    const r = mismatch(await post(urban1, received, 'sign'), { status: 404, code: 'NOT_FOUND' });
+    if (r) bad.push(`department signs a received ticket: ${r}`);
     expect(bad).toEqual([]);
   });
 
@@ -726,15 +741,24 @@ describe('specific bad requests', () => {
 });
 
 describe('no request of this file crashed the server', () => {
-  it('no unhandled error and no 5xx in the server log, other than the known-bad cases above', () => {
-    const crashes = t.logs.filter((l) => {
-      try {
-        const e = JSON.parse(l) as { msg?: string; res?: { statusCode?: number } };
-        return e.msg === 'unhandled error' || (e.res?.statusCode ?? 0) >= 500;
-      } catch {
-        return false;
-      }
-    });
-    expect(crashes.length, crashes.slice(0, 5).join('\n').slice(0, 2000)).toBe(0);
+  it('no 5xx in the server log, apart from the cases asserted (and failing) above', () => {
+    interface LogEntry {
+      msg?: string;
+      req?: { method?: string; url?: string; headers?: Record<string, string> };
+      res?: { statusCode?: number };
+    }
+    // already reported by their own tests: malformed %-escapes in the path, bogus content-encoding
+    const known = (e: LogEntry): boolean => /%(?![0-9A-Fa-f]{2})/.test(e.req?.url ?? '') || /gzip|deflate/.test(e.req?.headers?.['content-encoding'] ?? '');
+    const crashes = t.logs
+      .map((l) => {
+        try {
+          return JSON.parse(l) as LogEntry;
+        } catch {
+          return null;
+        }
+      })
+      .filter((e): e is LogEntry => e !== null && (e.res?.statusCode ?? 0) >= 500 && !known(e))
+      .map((e) => `${e.req?.method} ${e.req?.url} → ${e.res?.statusCode}`);
+    expect(crashes).toEqual([]);
   });
 });

@@ -44,7 +44,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof AppError) e = err;
     else if (err && typeof err === 'object' && fromFramework(err as HttpishError)) e = fromFramework(err as HttpishError)!;
     else {
-      (req as { log?: Logger }).log?.error({ err }, 'unhandled error') ?? log.error({ err }, 'unhandled error');
+      ((req as { log?: Logger }).log ?? log).error({ err }, 'unhandled error');
       e = new AppError('INTERNAL', 'internal error');
     }
     if (res.headersSent) return;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs before `npm test` (npm's pretest hook): makes a fresh machine ready for the suite.
+# Installs redis-server and FerretDB if missing (scripts/install-services.sh) and the npm
+# dependencies if node_modules is missing. Tests start their own private service instances.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+GOBIN_DIR="$(go env GOPATH 2>/dev/null | cut -d: -f1)/bin"
+if ! command -v redis-server >/dev/null 2>&1 || ! { command -v ferretdb || ls "$GOBIN_DIR/ferretdb"; } >/dev/null 2>&1; then
+  bash scripts/install-services.sh
+fi
+if [[ ! -d node_modules ]]; then
+  npm ci --no-audit --no-fund
+fi

@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import { authenticate } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
+import { UserStatus } from './auth/user-status.js';
 import type { Env } from './config/env.js';
 import { routingRuleModel } from './dispatch/model.js';
 import { routingRoutes } from './dispatch/routes.js';
@@ -128,9 +129,10 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   });
 
   const registry = newRegistry();
-  const api = new ApiRouter(registry, authenticate(tokens));
+  const userStatus = new UserStatus(dir.User);
+  const api = new ApiRouter(registry, authenticate(tokens, userStatus));
   authRoutes(api, dir, tokens);
-  directoryRoutes(api, new DirectoryService(dir));
+  directoryRoutes(api, new DirectoryService(dir, userStatus));
   ticketRoutes(api, tickets);
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
@@ -147,7 +149,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   app.use(errorHandler(log));
 
   const http = createServer(app);
-  const io = createGateway(http, tokens, { pub, sub });
+  const io = createGateway(http, tokens, userStatus, { pub, sub });
 
   const notify: TicketEventHandler = async (job, ticket) => {
     const msg = toMessage(job, ticket);

@@ -60,6 +60,10 @@ describe('directory', () => {
     expect(list.body.items.map((u: { id: string }) => u.id)).toContain('dongguan1');
     const off = await t.api.patch('/api/users/dongguan1').set(admin).send({ active: false });
     expect(off.body.active).toBe(false);
+    // the token issued before deactivation stops working at once
+    const stale = await t.api.get('/api/auth/me').set('authorization', `Bearer ${login.body.token}`);
+    expect(stale.status).toBe(401);
+    expect(stale.body.error.message).toContain('deactivated');
     expect((await t.api.post('/api/auth/login').send({ username: 'dongguan1', password: 'Str0ng-pass!' })).status).toBe(401);
     const renamed = await t.api.patch('/api/departments/wenfeng-dongguan').set(admin).send({ name: '东关街道' });
     expect(renamed.body.name).toBe('东关街道');

@@ -1,5 +1,6 @@
 import { AppError, notFound } from '../errors.js';
 import { hashPassword } from '../auth/password.js';
+import type { UserStatus } from '../auth/user-status.js';
 import type { DepartmentDoc, DirectoryModels, UserDoc } from './model.js';
 import type { z } from 'zod';
 import type { createDepartmentSchema, createUserSchema, updateDepartmentSchema, updateUserSchema } from './schema.js';
@@ -28,7 +29,10 @@ export const presentDepartment = (d: DepartmentDoc) => ({
 const isDup = (e: unknown): boolean => (e as { code?: unknown })?.code === 11000;
 
 export class DirectoryService {
-  constructor(private readonly m: DirectoryModels) {}
+  constructor(
+    private readonly m: DirectoryModels,
+    private readonly status: UserStatus,
+  ) {}
 
   async listDepartments(): Promise<DepartmentDoc[]> {
     return this.m.Department.find({}).sort({ level: 1, _id: 1 }).lean<DepartmentDoc[]>();
@@ -82,6 +86,7 @@ export class DirectoryService {
     if (password) set.passwordHash = await hashPassword(password);
     const doc = await this.m.User.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' }).lean<UserDoc>();
     if (!doc) throw notFound('user');
+    this.status.invalidate(id);
     return doc;
   }
 }

@@ -3,6 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { TokenService } from '../auth/tokens.js';
+import type { UserStatus } from '../auth/user-status.js';
 import type { Actor } from '../tickets/types.js';
 import type { ClientToServer, ServerToClient, SocketData, TicketEventMessage } from './contract.js';
 
@@ -20,12 +21,13 @@ export function roomsOf(actor: Actor): string[] {
  * Authenticated at the handshake (`auth.token`); a bad token is refused with `connect_error`.
  * With `pub`/`sub` Redis clients, the Redis adapter carries events between server instances.
  */
-export function createGateway(http: HttpServer, tokens: TokenService, redis?: { pub: Redis; sub: Redis }): Io {
+export function createGateway(http: HttpServer, tokens: TokenService, status: UserStatus, redis?: { pub: Redis; sub: Redis }): Io {
   const io: Io = new Server(http, { path: '/socket.io', serveClient: false, cors: { origin: false } });
   if (redis) io.adapter(createAdapter(redis.pub, redis.sub));
   io.use(async (socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown })?.token;
-    const actor = typeof token === 'string' ? await tokens.verify(token) : null;
+    const verified = typeof token === 'string' ? await tokens.verify(token) : null;
+    const actor = verified && (await status.isActive(verified.id)) ? verified : null;
     if (!actor) {
       const err = new Error('unauthenticated') as Error & { data?: unknown };
       err.data = { code: 'UNAUTHENTICATED' };

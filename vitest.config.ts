@@ -12,5 +12,7 @@ export default defineConfig({
     // Files run in parallel (each uses its own database name / queue prefix), two at a time.
     fileParallelism: true,
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
+    reporters: ['default', ['json', { outputFile: 'test-artifacts/vitest.json' }]],
   },
 });

@@ -22,6 +22,10 @@ import type { Env } from './config/env.js';
 import { routingRuleModel } from './dispatch/model.js';
 import { routingRoutes } from './dispatch/routes.js';
 import { directoryModels } from './directory/model.js';
+import { parseOfficeHours } from './deadlines/calendar.js';
+import { deadlineRoutes } from './deadlines/routes.js';
+import { DeadlineStore, deadlineModels, utcOffsetOf } from './deadlines/store.js';
+import { DeadlineTimers } from './deadlines/timers.js';
 import { directoryRoutes } from './directory/routes.js';
 import { DirectoryService } from './directory/service.js';
 import { errorHandler, notFoundHandler } from './http/onerror.js';
@@ -70,6 +74,8 @@ export interface App {
   worker: Worker<TicketEventJob> | null;
   tickets: TicketService;
   outbox: OutboxPublisher;
+  timers: DeadlineTimers;
+  store: DeadlineStore;
   models: ReturnType<typeof ticketModels> & ReturnType<typeof directoryModels>;
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
@@ -85,7 +91,10 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const tm = ticketModels(mongo);
   const Rule = routingRuleModel(mongo);
   const Article = articleModel(mongo);
-  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article].map((m) => m.init()));
+  const dm = deadlineModels(mongo);
+  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article, dm.Override, dm.Policy].map((m) => m.init()));
+  const store = new DeadlineStore(dm, dir, { utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), officeHours: parseOfficeHours(env.OFFICE_HOURS) });
+  await store.start();
 
   const redis = redisConnection(env.REDIS_URL, 'client');
   const workerConn = redisConnection(env.REDIS_URL, 'worker');
@@ -95,7 +104,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const queue = new Queue<TicketEventJob>(QUEUES.ticketEvents, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: JOB_DEFAULTS });
   const outbox = new OutboxPublisher(tm.Journal, queue, log);
   const numberer = new TicketNumberer(redis, env.QUEUE_PREFIX, tm.Ticket, env.TICKET_NUMBER_PREFIX, env.TIME_ZONE);
-  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock });
+  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock, context: () => store.context() });
+  const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
 
@@ -136,6 +146,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   ticketRoutes(api, tickets);
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
+  deadlineRoutes(api, { store, tickets, clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);
@@ -155,8 +166,19 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     const msg = toMessage(job, ticket);
     io.to(ticketRooms(msg)).emit('ticket.event', msg);
   };
+  // Every transition re-plans the ticket's deadline timers (idempotent by job id).
+  const syncTimers: TicketEventHandler = async (_job, ticket) => {
+    if (ticket) await timers.sync(ticket);
+  };
   const worker = env.RUN_WORKERS
-    ? startTicketEventWorker({ queue, connection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, handlers: [notify, ...(opts.handlers ?? [])], log })
+    ? startTicketEventWorker({
+        queue,
+        connection: workerConn,
+        prefix: env.QUEUE_PREFIX,
+        Ticket: tm.Ticket,
+        handlers: [syncTimers, notify, ...(opts.handlers ?? [])],
+        log,
+      })
     : null;
 
   let sweeper: NodeJS.Timeout | null = null;
@@ -181,12 +203,19 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     worker,
     tickets,
     outbox,
+    timers,
+    store,
     models: { ...tm, ...dir },
     async listen(port = env.PORT, host = env.HOST) {
       // Start-up pass: side effects a crashed process wrote but never published go out now.
       await outbox.sweep(SWEEP_GRACE_MS);
       sweeper = setInterval(() => void sweep(), env.OUTBOX_SWEEP_MS);
       sweeper.unref();
+      if (env.RUN_WORKERS) {
+        // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
+        await timers.reconcile();
+        timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS });
+      }
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(port, host, () => resolve());
@@ -201,6 +230,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       });
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
+      await timers.close();
+      store.stop();
       await queue.close();
       await Promise.allSettled([redis.quit(), workerConn.quit(), pub.quit(), sub.quit()]);
       await mongo.close();

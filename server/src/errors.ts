@@ -19,6 +19,13 @@ export const ERROR_CODES = {
   EXTENSION_PENDING: 409,
   NO_PENDING_EXTENSION: 409,
   RATING_EXISTS: 409,
+  SUSPENDED: 409,
+  SUSPENSION_PENDING: 409,
+  NO_PENDING_SUSPENSION: 409,
+  NOT_SUSPENDED: 409,
+  /** A deadline timer for a milestone that was met or moved (internal; never reaches a client). */
+  STALE_TIMER: 409,
+  NOTHING_DUE: 409,
   UNKNOWN_DEPARTMENT: 422,
   INVALID_MERGE: 422,
   PAYLOAD_TOO_LARGE: 413,

@@ -469,7 +469,7 @@ describe('department isolation', () => {
       ['sign', {}],
       ['reply', { text: '协办单位擅自答复' }],
       ['return', { reason: '协办单位不能退单' }],
-      ['request-extension', { hours: 24, reason: '协办单位不能申请延期' }],
+      ['request-extension', { days: 1, reason: '协办单位不能申请延期' }],
     ];
     const bad: string[] = [];
     for (const [action, body] of attempts) {

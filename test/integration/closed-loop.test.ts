@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addWorkingTime } from '../../server/src/deadlines/calendar.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -89,17 +90,20 @@ describe('the closed loop over HTTP', () => {
     const { body: created } = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake());
     const id = created.id;
     const d = await act('agent1', id, 'dispatch', { leadDepartmentId: 'city-urban' });
-    const due0 = new Date(d.body.deadlines.reply.dueAt).getTime();
+    const due0 = new Date(d.body.deadlines.reply.dueAt);
     await act('urban1', id, 'sign');
-    const req = await act('urban1', id, 'request-extension', { hours: 48, reason: '需第三方检测报告' });
+    const req = await act('urban1', id, 'request-extension', { days: 2, reason: '需第三方检测报告' });
     expect(req.status).toBe(200);
-    expect(req.body.pendingExtension.hours).toBe(48);
+    expect(req.body.pendingExtension.days).toBe(2);
     const denyByAgent = await act('agent1', id, 'decide-extension', { approve: true });
     expect(denyByAgent.status).toBe(403);
     const ok = await act('super1', id, 'decide-extension', { approve: true });
     expect(ok.status).toBe(200);
     expect(ok.body.pendingExtension).toBeNull();
-    expect(new Date(ok.body.deadlines.reply.dueAt).getTime() - due0).toBe(48 * 3600_000);
+    // two working days later on the city's calendar (holidays, 调休, office hours)
+    const expected = addWorkingTime(due0, { value: 2, unit: 'workingDays' }, t.app.store.calendar);
+    expect(new Date(ok.body.deadlines.reply.dueAt).toISOString()).toBe(expected.toISOString());
+    expect(ok.body.deadlines.reply.version).toBe(2);
   });
 
   it('bad rating → verification → redo (重办) by the same department → good rating closes', async () => {

@@ -15,7 +15,8 @@ export const ALL_ROLES: readonly UserRole[] = ['agent', 'window', 'department', 
 export function ticketVisibilityFilter(actor: Actor): Record<string, unknown> {
   if (actor.role !== 'department') return {};
   const dept = actor.departmentId ?? '__none__';
-  return { $or: [{ leadDepartmentId: dept }, { coDepartmentIds: dept }] };
+  // Departments higher up that overdue supervision escalated to may read it too.
+  return { $or: [{ leadDepartmentId: dept }, { coDepartmentIds: dept }, { escalatedTo: dept }] };
 }
 
 /** Only the hotline, supervisors and admins see full phone numbers and confidential callers. */

@@ -33,6 +33,13 @@ const schema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('256kb'),
   /** How often the outbox sweeper looks for unpublished side effects, ms. */
   OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
+  /** Office hours of working days, local time (deadlines in working hours/days run only then). */
+  OFFICE_HOURS: z
+    .string()
+    .regex(/^\d{1,2}:\d{2}-\d{1,2}:\d{2}(,\d{1,2}:\d{2}-\d{1,2}:\d{2})*$/, 'must look like 09:00-12:00,13:30-17:30')
+    .default('09:00-12:00,13:30-17:30'),
+  /** How often deadline timers in Redis are reconciled with open milestones in MongoDB, ms. */
+  DEADLINE_RECONCILE_MS: z.coerce.number().int().min(1000).default(5 * 60_000),
   /** Run BullMQ workers in this process (turn off for API-only instances). */
   RUN_WORKERS: bool.default(true),
 });

@@ -94,6 +94,7 @@ export function routingRoutes(api: ApiRouter, Rule: Model<RoutingRuleDoc>, dir: 
     params: ruleParams,
     body: ruleBody,
     async handler({ params, body }) {
+      if (!(await Rule.exists({ _id: new Types.ObjectId(params.id) }))) throw notFound('routing rule');
       await assertDepartment(body.departmentId);
       const doc = await Rule.findOneAndUpdate({ _id: new Types.ObjectId(params.id) }, { $set: { ...body, updatedAt: new Date() } }, { returnDocument: 'after' }).lean<RoutingRuleDoc>();
       if (!doc) throw notFound('routing rule');

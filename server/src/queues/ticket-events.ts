@@ -38,7 +38,7 @@ export function toMessage(job: TicketEventJob, ticket: TicketDoc | null): Ticket
     state: typeof job.data.to === 'string' ? job.data.to : (ticket?.state ?? ''),
     leadDepartmentId: ticket?.leadDepartmentId ?? null,
     at: job.at,
-    data: { ...job.data, coDepartmentIds: ticket?.coDepartmentIds ?? [] },
+    data: { ...job.data, coDepartmentIds: ticket?.coDepartmentIds ?? [], escalatedTo: job.data.escalatedTo ?? ticket?.escalatedTo ?? [] },
   };
 }
 

@@ -45,8 +45,21 @@ export function createGateway(http: HttpServer, tokens: TokenService, status: Us
   return io;
 }
 
-/** Who hears about a ticket: its departments, the hotline and the supervisors — nobody else. */
-export function ticketRooms(msg: Pick<TicketEventMessage, 'leadDepartmentId' | 'data'>): string[] {
+const SUPERVISION_EVENTS = new Set(['ticket.deadline_warning', 'ticket.deadline_overdue', 'ticket.deadline_reminder', 'ticket.escalated']);
+
+/**
+ * Who hears about a ticket: its departments, the hotline and the supervisors — nobody else.
+ * Deadline warnings, reminders and escalations go to exactly the people concerned: the handling
+ * department, the supervisors, and the departments up the hierarchy it was escalated to.
+ */
+export function ticketRooms(msg: Pick<TicketEventMessage, 'type' | 'leadDepartmentId' | 'data'>): string[] {
+  if (SUPERVISION_EVENTS.has(msg.type)) {
+    const rooms = new Set<string>(['supervisors']);
+    if (msg.leadDepartmentId) rooms.add(`dept:${msg.leadDepartmentId}`);
+    const up = msg.data.escalatedTo;
+    if (Array.isArray(up)) for (const d of up) if (typeof d === 'string') rooms.add(`dept:${d}`);
+    return [...rooms];
+  }
   const rooms = new Set<string>(['hotline', 'supervisors']);
   if (msg.leadDepartmentId) rooms.add(`dept:${msg.leadDepartmentId}`);
   const co = msg.data.coDepartmentIds;

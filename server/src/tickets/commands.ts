@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MILESTONES } from '../deadlines/policy.js';
 import { CATEGORIES, RATING_LEVELS, URGENCIES } from './vocabulary.js';
 
 /**
@@ -33,10 +34,11 @@ export const commandSchemas = {
   sign: z.object({ note: note.optional() }),
   return: z.object({ reason }),
   reviewReturn: z.object({ approve: z.boolean(), note: note.optional() }),
-  requestExtension: z.object({ hours: z.number().int().min(1).max(24 * 60), reason }),
+  /** Extensions are asked and granted in whole working days (延期, at most 10 in total by default). */
+  requestExtension: z.object({ days: z.number().int().min(1).max(60), reason }),
   decideExtension: z.object({
     approve: z.boolean(),
-    hours: z.number().int().min(1).max(24 * 60).optional(),
+    days: z.number().int().min(1).max(60).optional(),
     note: note.optional(),
   }),
   coNote: z.object({ text: z.string().trim().min(2).max(10_000) }),
@@ -58,6 +60,16 @@ export const commandSchemas = {
     note: reason,
     /** How a valid rating is handled: fixed at once, ledger with deadline, or explained. */
     resolution: z.enum(['redo', 'explained']).default('redo'),
+  }),
+  contact: z.object({ note: note.optional() }),
+  requestSuspension: z.object({ reason }),
+  decideSuspension: z.object({ approve: z.boolean(), note: note.optional() }),
+  resume: z.object({ note: note.optional() }),
+  tick: z.object({
+    milestone: z.enum(MILESTONES),
+    version: z.number().int().min(1),
+    /** The supervisor who follows an overdue milestone (督办), chosen by the engine. */
+    supervisorId: z.string().min(1).max(64).nullable().default(null),
   }),
   urge: z.object({ message: z.string().trim().min(2).max(2000) }),
   supervise: z.object({ note: reason }),

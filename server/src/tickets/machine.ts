@@ -7,7 +7,19 @@
  * update (state + version in the filter), appends `entry` to the timeline and `events` to the
  * outbox. The loop follows 53号文: 受理 → 派单 → 办理 → 答复 → 督办 → 办结 → 回访 → 评价.
  */
-import { addHours, defaultPolicy, type TicketPolicy } from '../deadlines/policy.js';
+import { addWorkingTime, NATURAL_CALENDAR, type Calendar } from '../deadlines/calendar.js';
+import {
+  cancelMilestone,
+  completeMilestone,
+  earliest,
+  extendMilestone,
+  isOpen,
+  openMilestone,
+  shiftMilestone,
+  superviseStep,
+  type Deadlines,
+} from '../deadlines/milestones.js';
+import { defaultPolicy, MILESTONES, type MilestoneKey, type TicketPolicy } from '../deadlines/policy.js';
 import type { ErrorCode } from '../errors.js';
 import type { Command, CommandOf, CommandType } from './commands.js';
 import type { Actor, ActorRef, DomainEvent, RatingRecord, TicketCore, TicketEventType } from './types.js';
@@ -29,6 +41,25 @@ export interface Transition {
 }
 
 export type Decision = { ok: true; transition: Transition } | { ok: false; error: MachineError };
+
+/**
+ * Data the machine needs beyond the ticket: the working calendar, the current SLA policy table
+ * (for reclassification) and the department hierarchy (for escalation). Plain data and pure
+ * functions, so decide() stays pure.
+ */
+export interface MachineContext {
+  calendar: Calendar;
+  policyFor(category: TicketCore['category'], urgency: TicketCore['urgency']): TicketPolicy;
+  /** Parent, grandparent… of a department, nearest first. */
+  ancestorsOf(departmentId: string): string[];
+}
+
+/** Elapsed-time calendar, built-in default policies, no hierarchy: for tests and tools. */
+export const NATURAL_CONTEXT: MachineContext = {
+  calendar: NATURAL_CALENDAR,
+  policyFor: defaultPolicy,
+  ancestorsOf: () => [],
+};
 
 const HOTLINE: readonly Role[] = ['agent', 'window', 'supervisor'];
 const DEPT: readonly Role[] = ['department'];
@@ -62,6 +93,11 @@ export const RULES: Record<CommandType, Rule> = {
   returnVisit: { from: ['visiting'], roles: HOTLINE },
   rate: { from: ['visiting', 'closed'], roles: [...HOTLINE, 'system'] },
   verifyRating: { from: ['disputed'], roles: SUPERVISOR },
+  contact: { from: ['handling'], roles: DEPT, relation: 'lead' },
+  requestSuspension: { from: ['handling'], roles: DEPT, relation: 'lead' },
+  decideSuspension: { from: ['handling'], roles: SUPERVISOR },
+  resume: { from: ['handling'], roles: [...DEPT, ...HOTLINE, 'system'], relation: 'lead' },
+  tick: { from: ['dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: ['system'] },
   urge: { from: ['dispatched', 'handling', 'returned', 'replied', 'disputed'], roles: ['agent', 'supervisor'] },
   supervise: { from: ['dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: SUPERVISOR },
   merge: { from: ['received', 'dispatched', 'handling'], roles: HOTLINE },
@@ -107,8 +143,20 @@ export function precondition(ticket: TicketCore, type: CommandType): MachineErro
   switch (type) {
     case 'requestExtension':
       if (ticket.pendingExtension) return { code: 'EXTENSION_PENDING', message: 'an extension request is already pending' };
-      if (ticket.deadlines.reply.dueAt === null) return { code: 'INVALID_TRANSITION', message: 'this ticket has no reply deadline' };
+      if (!handlingClock(ticket)) return { code: 'INVALID_TRANSITION', message: 'this ticket has no reply deadline' };
       return null;
+    case 'contact':
+      return isOpen(ticket.deadlines.contact) ? null : { code: 'INVALID_TRANSITION', message: 'no first contact is due' };
+    case 'requestSuspension':
+      if (ticket.suspension.since) return { code: 'SUSPENDED', message: 'the ticket is already suspended' };
+      if (ticket.suspension.requested) return { code: 'SUSPENSION_PENDING', message: 'a suspension request is already pending' };
+      return null;
+    case 'decideSuspension':
+      return ticket.suspension.requested ? null : { code: 'NO_PENDING_SUSPENSION', message: 'no suspension request is pending' };
+    case 'resume':
+      return ticket.suspension.since ? null : { code: 'NOT_SUSPENDED', message: 'the ticket is not suspended' };
+    case 'tick':
+      return ticket.suspension.since ? { code: 'STALE_TIMER', message: 'clocks are stopped while suspended' } : null;
     case 'decideExtension':
       return ticket.pendingExtension ? null : { code: 'NO_PENDING_EXTENSION', message: 'no extension request is pending' };
     case 'rate':
@@ -134,8 +182,21 @@ function clone(t: TicketCore): TicketCore {
   return structuredClone(t);
 }
 
+/** The milestone the department's handling runs against: `rectify` in a rectification round, else `reply`. */
+export function handlingClock(t: Pick<TicketCore, 'deadlines'>): MilestoneKey | null {
+  if (isOpen(t.deadlines.rectify)) return 'rectify';
+  if (isOpen(t.deadlines.reply)) return 'reply';
+  return null;
+}
+
+function cancelAll(d: Deadlines, now: Date, keys: readonly MilestoneKey[] = MILESTONES): void {
+  for (const k of keys) cancelMilestone(d, k, now);
+}
+
+const DEPARTMENT_CLOCKS: readonly MilestoneKey[] = ['sign', 'contact', 'reply', 'rectify'];
+
 /** Send the ticket (again) to a department: sets the lead, co-handlers and fresh deadlines. */
-function toDepartment(next: TicketCore, lead: string, co: string[], now: Date, replyHours = next.policy.replyHours): void {
+function toDepartment(next: TicketCore, lead: string, co: string[], now: Date, ctx: MachineContext, clock: 'reply' | 'rectify' = 'reply'): void {
   next.state = 'dispatched';
   next.leadDepartmentId = lead;
   next.coDepartmentIds = [...new Set(co.filter((d) => d !== lead))];
@@ -143,19 +204,36 @@ function toDepartment(next: TicketCore, lead: string, co: string[], now: Date, r
   next.returnedFrom = null;
   next.returnReason = null;
   next.pendingExtension = null;
-  next.extendedHours = 0;
+  next.extendedDays = 0;
   next.reply = null;
-  next.deadlines = {
-    sign: { dueAt: addHours(now, next.policy.signHours), doneAt: null },
-    reply: { dueAt: replyHours === null ? null : addHours(now, replyHours), doneAt: null },
-    returnUntil: addHours(now, next.policy.returnWindowHours),
-  };
+  next.escalatedTo = [];
+  cancelAll(next.deadlines, now);
+  openMilestone(next.deadlines, 'sign', next.policy, now, ctx.calendar);
+  openMilestone(next.deadlines, clock, next.policy, now, ctx.calendar);
+  next.returnUntil = addWorkingTime(now, next.policy.returnWindow, ctx.calendar);
 }
 
 /** A failed round (rejected reply or valid bad rating) counts as a redo (重办). */
 function countRedo(next: TicketCore): void {
   next.redoCount += 1;
   if (next.redoCount > next.policy.redoFlagAfter) next.flaggedRepeatedFailure = true;
+}
+
+/**
+ * Clocks that follow from the state reached, whatever the command: the visit clock stops at a
+ * rating, a disputed ticket gets its verification clock, a finished ticket stops every clock,
+ * and the list fields (nextDueAt/nextWarnAt) follow the open clocks.
+ */
+function settleClocks(next: TicketCore, prev: TicketCore, now: Date, ctx: MachineContext): void {
+  if (next.state !== 'visiting') completeMilestone(next.deadlines, 'visit', now);
+  if (next.state === 'disputed' && prev.state !== 'disputed') openMilestone(next.deadlines, 'verify', next.policy, now, ctx.calendar);
+  if (next.state === 'closed' || next.state === 'merged' || next.state === 'received') {
+    cancelAll(next.deadlines, now);
+    next.suspension = { requested: null, since: null, reason: null };
+  }
+  const paused = next.suspension.since !== null;
+  next.nextDueAt = paused ? null : earliest(next.deadlines, 'dueAt');
+  next.nextWarnAt = paused ? null : earliest(next.deadlines, 'warnAt');
 }
 
 function applyRating(
@@ -188,10 +266,18 @@ type Handler<T extends CommandType> = (
   by: ActorRef,
   now: Date,
   prev: TicketCore,
-) => { error?: MachineError; note?: string | null; data?: Record<string, unknown> | null; event?: TicketEventType; events?: DomainEvent[] } | void;
+  ctx: MachineContext,
+) => {
+  error?: MachineError;
+  note?: string | null;
+  data?: Record<string, unknown> | null;
+  events?: DomainEvent[];
+  /** false: the handler's own events replace the command's usual event. */
+  primary?: boolean;
+} | void;
 
 const handlers: { [T in CommandType]: Handler<T> } = {
-  classify(next, cmd) {
+  classify(next, cmd, _by, _now, _prev, ctx) {
     if (cmd.category === undefined && cmd.urgency === undefined && cmd.area === undefined) {
       return { error: { code: 'VALIDATION_FAILED', message: 'nothing to classify' } };
     }
@@ -200,33 +286,35 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     if (cmd.urgency !== undefined) next.urgency = changes.urgency = cmd.urgency;
     if (cmd.area !== undefined) next.area = (changes.area = { ...cmd.area }) as TicketCore['area'];
     // Deadlines follow the classification; nothing is dispatched yet, so nothing moves.
-    next.policy = defaultPolicy(next.category, next.urgency);
+    next.policy = ctx.policyFor(next.category, next.urgency);
     return { note: cmd.note ?? null, data: changes };
   },
 
-  answerDirectly(next, cmd, by, now) {
+  answerDirectly(next, cmd, by, now, _prev, ctx) {
     // 直接办结: answered on the spot from the knowledge base; the citizen may rate it at once.
     next.state = 'visiting';
     next.directAnswer = { text: cmd.answer, knowledgeArticleId: cmd.knowledgeArticleId ?? null, at: now, by };
+    openMilestone(next.deadlines, 'visit', next.policy, now, ctx.calendar);
     return { note: cmd.answer, data: { knowledgeArticleId: cmd.knowledgeArticleId ?? null } };
   },
 
-  dispatch(next, cmd, _by, now) {
-    toDepartment(next, cmd.leadDepartmentId, cmd.coDepartmentIds, now);
+  dispatch(next, cmd, _by, now, _prev, ctx) {
+    toDepartment(next, cmd.leadDepartmentId, cmd.coDepartmentIds, now, ctx);
     return {
       note: cmd.note ?? null,
       data: { leadDepartmentId: next.leadDepartmentId, coDepartmentIds: next.coDepartmentIds },
     };
   },
 
-  sign(next, cmd, _by, now) {
+  sign(next, cmd, _by, now, _prev, ctx) {
     next.state = 'handling';
-    next.deadlines.sign.doneAt = now;
+    completeMilestone(next.deadlines, 'sign', now);
+    openMilestone(next.deadlines, 'contact', next.policy, now, ctx.calendar);
     return { note: cmd.note ?? null };
   },
 
   return(next, cmd, _by, now, prev) {
-    const until = prev.deadlines.returnUntil;
+    const until = prev.returnUntil;
     if (until && now.getTime() > until.getTime()) {
       return { error: { code: 'DEADLINE_PASSED', message: 'the return window (退单时限) has passed' } };
     }
@@ -237,15 +325,18 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     return { note: cmd.reason, data: { departmentId: prev.leadDepartmentId } };
   },
 
-  reviewReturn(next, cmd, _by, _now, prev) {
+  reviewReturn(next, cmd, _by, now, prev) {
     // 派单异议审核: approved → back to the hotline for re-dispatch (改派); rejected → the
     // department keeps it, in the state it returned it from.
     if (cmd.approve) {
       next.state = 'received';
       next.leadDepartmentId = null;
       next.coDepartmentIds = [];
-      next.deadlines = { sign: { dueAt: null, doneAt: null }, reply: { dueAt: null, doneAt: null }, returnUntil: null };
+      cancelAll(next.deadlines, now, DEPARTMENT_CLOCKS);
+      next.returnUntil = null;
+      next.escalatedTo = [];
     } else {
+      // The department's clocks kept running during the review: a wrong return costs it time.
       next.state = prev.returnedFrom ?? 'dispatched';
     }
     next.returnedFrom = null;
@@ -256,35 +347,35 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   requestExtension(next, cmd, by, now, prev) {
-    const due = prev.deadlines.reply.dueAt!; // precondition: a reply deadline exists
+    const due = prev.deadlines[handlingClock(prev)!]!.dueAt; // precondition: a handling clock is open
     if (now.getTime() >= due.getTime()) {
       return { error: { code: 'DEADLINE_PASSED', message: 'extensions must be requested before the reply deadline' } };
     }
-    if (prev.extendedHours + cmd.hours > prev.policy.maxExtensionHours) {
-      return { error: { code: 'EXTENSION_LIMIT', message: `at most ${prev.policy.maxExtensionHours} h of extension in total` } };
+    if (prev.extendedDays + cmd.days > prev.policy.maxExtensionDays) {
+      return { error: { code: 'EXTENSION_LIMIT', message: `at most ${prev.policy.maxExtensionDays} working days of extension in total` } };
     }
-    next.pendingExtension = { hours: cmd.hours, reason: cmd.reason, requestedAt: now, by };
-    return { note: cmd.reason, data: { hours: cmd.hours } };
+    next.pendingExtension = { days: cmd.days, reason: cmd.reason, requestedAt: now, by };
+    return { note: cmd.reason, data: { days: cmd.days } };
   },
 
-  decideExtension(next, cmd, _by, _now, prev) {
+  decideExtension(next, cmd, _by, now, prev, ctx) {
     const pending = prev.pendingExtension!; // precondition: a request is pending
-    const hours = cmd.hours ?? pending.hours;
+    const days = cmd.days ?? pending.days;
+    const key = handlingClock(prev);
     if (cmd.approve) {
-      if (hours > pending.hours) {
+      if (days > pending.days) {
         return { error: { code: 'VALIDATION_FAILED', message: 'cannot grant more than was requested' } };
       }
-      if (prev.extendedHours + hours > prev.policy.maxExtensionHours) {
-        return { error: { code: 'EXTENSION_LIMIT', message: `at most ${prev.policy.maxExtensionHours} h of extension in total` } };
+      if (prev.extendedDays + days > prev.policy.maxExtensionDays) {
+        return { error: { code: 'EXTENSION_LIMIT', message: `at most ${prev.policy.maxExtensionDays} working days of extension in total` } };
       }
-      next.extendedHours = prev.extendedHours + hours;
-      const due = prev.deadlines.reply.dueAt;
-      next.deadlines.reply.dueAt = due ? addHours(due, hours) : null;
+      next.extendedDays = prev.extendedDays + days;
+      if (key) extendMilestone(next.deadlines[key]!, days, next.policy, now, ctx.calendar);
     }
     next.pendingExtension = null;
     return {
       note: cmd.note ?? null,
-      data: { approve: cmd.approve, hours: cmd.approve ? hours : 0, replyDueAt: next.deadlines.reply.dueAt },
+      data: { approve: cmd.approve, days: cmd.approve ? days : 0, milestone: key, dueAt: key ? next.deadlines[key]!.dueAt : null },
     };
   },
 
@@ -292,23 +383,27 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     return { note: cmd.text };
   },
 
-  reply(next, cmd, by, now) {
+  reply(next, cmd, by, now, _prev, ctx) {
     next.state = 'replied';
     next.reply = { text: cmd.text, at: now, by };
-    next.deadlines.reply.doneAt = now;
+    for (const k of ['contact', 'reply', 'rectify'] as const) completeMilestone(next.deadlines, k, now);
+    openMilestone(next.deadlines, 'review', next.policy, now, ctx.calendar);
     next.pendingExtension = null;
     return { note: cmd.text };
   },
 
-  reviewReply(next, cmd, _by, now) {
+  reviewReply(next, cmd, _by, now, _prev, ctx) {
+    completeMilestone(next.deadlines, 'review', now);
     if (cmd.accept) {
       next.state = 'visiting';
+      openMilestone(next.deadlines, 'visit', next.policy, now, ctx.calendar);
     } else {
       // Sent back to the department: a failed round (重办) with a fresh reply window.
       next.state = 'handling';
       next.reply = null;
-      const hours = next.policy.replyHours;
-      next.deadlines.reply = { dueAt: hours === null ? null : addHours(now, hours + next.extendedHours), doneAt: null };
+      const clock: MilestoneKey = next.deadlines.rectify ? 'rectify' : 'reply';
+      openMilestone(next.deadlines, clock, next.policy, now, ctx.calendar);
+      next.extendedDays = 0;
       countRedo(next);
     }
     return { note: cmd.note ?? null, data: { accept: cmd.accept, redoCount: next.redoCount } };
@@ -340,7 +435,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     return { note: cmd.comment ?? null, data: { level: cmd.level, realName } };
   },
 
-  verifyRating(next, cmd, _by, now, prev) {
+  verifyRating(next, cmd, _by, now, prev, ctx) {
+    completeMilestone(next.deadlines, 'verify', now);
     if (cmd.valid && cmd.resolution === 'redo') {
       // Valid bad rating → rectification (整改): the same lead department handles it again.
       if (!prev.leadDepartmentId) {
@@ -348,7 +444,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
         next.state = 'received';
       } else {
         // 整改: the rectification deadline, not the ordinary reply deadline.
-        toDepartment(next, prev.leadDepartmentId, prev.coDepartmentIds, now, prev.policy.rectifyHours);
+        toDepartment(next, prev.leadDepartmentId, prev.coDepartmentIds, now, ctx, 'rectify');
       }
       next.round += 1;
       next.rating = null;
@@ -359,6 +455,63 @@ const handlers: { [T in CommandType]: Handler<T> } = {
       next.closure = { kind: cmd.valid ? 'resolved' : 'rating_invalid', reason: cmd.note, at: now };
     }
     return { note: cmd.note, data: { valid: cmd.valid, resolution: cmd.valid ? cmd.resolution : null, round: next.round } };
+  },
+
+  contact(next, cmd, _by, now) {
+    completeMilestone(next.deadlines, 'contact', now);
+    return { note: cmd.note ?? null };
+  },
+
+  requestSuspension(next, cmd, by, now) {
+    next.suspension = { ...next.suspension, requested: { reason: cmd.reason, at: now, by } };
+    return { note: cmd.reason };
+  },
+
+  decideSuspension(next, cmd, _by, now, prev) {
+    const reason = prev.suspension.requested!.reason; // precondition: a request is pending
+    next.suspension = cmd.approve ? { requested: null, since: now, reason } : { requested: null, since: null, reason: null };
+    return { note: cmd.note ?? null, data: { approve: cmd.approve, reason } };
+  },
+
+  resume(next, cmd, _by, now, prev, ctx) {
+    // 挂起 time does not count: every open clock moves on by the paused working time.
+    const since = prev.suspension.since!; // precondition: suspended
+    for (const k of MILESTONES) {
+      const m = next.deadlines[k];
+      if (isOpen(m)) shiftMilestone(m, since, next.policy, now, ctx.calendar);
+    }
+    next.suspension = { requested: null, since: null, reason: null };
+    return { note: cmd.note ?? null, data: { pausedSince: since } };
+  },
+
+  tick(next, cmd, _by, now, prev, ctx) {
+    const m = next.deadlines[cmd.milestone];
+    if (!isOpen(m) || m.version !== cmd.version) return { error: { code: 'STALE_TIMER', message: 'the milestone was met or its deadline moved' } };
+    const ancestors = prev.leadDepartmentId ? ctx.ancestorsOf(prev.leadDepartmentId) : [];
+    const step = superviseStep(m, next.policy, now, ctx.calendar, ancestors.length);
+    if (!step) return { error: { code: 'NOTHING_DUE', message: 'nothing is due yet for this milestone' } };
+    const events: DomainEvent[] = [];
+    const base = { milestone: cmd.milestone, dueAt: m.dueAt, departmentId: prev.leadDepartmentId };
+    if (step.warned) events.push({ type: 'ticket.deadline_warning', data: base });
+    if (step.overdue) {
+      // Overdue → a supervision record (督办) with the supervisor who follows it.
+      next.supervised = true;
+      events.push({ type: 'ticket.deadline_overdue', data: { ...base, supervisorId: cmd.supervisorId } });
+    }
+    if (step.reminders > m.reminders) events.push({ type: 'ticket.deadline_reminder', data: { ...base, reminder: step.reminders } });
+    if (step.escalations > m.escalations) {
+      next.escalatedTo = ancestors.slice(0, step.escalations);
+      events.push({ type: 'ticket.escalated', data: { ...base, escalatedTo: next.escalatedTo, level: step.escalations } });
+    }
+    m.level = step.level;
+    m.reminders = step.reminders;
+    m.escalations = step.escalations;
+    return {
+      note: step.overdue ? `超期督办：${cmd.milestone}` : null,
+      data: { ...base, level: step.level, reminders: step.reminders, escalations: step.escalations, supervisorId: step.overdue ? cmd.supervisorId : null },
+      events,
+      primary: false,
+    };
   },
 
   urge(next, cmd) {
@@ -386,7 +539,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     next.closure = null;
     next.leadDepartmentId = null;
     next.coDepartmentIds = [];
-    next.deadlines = { sign: { dueAt: null, doneAt: null }, reply: { dueAt: null, doneAt: null }, returnUntil: null };
+    next.returnUntil = null;
+    next.escalatedTo = [];
     return { note: cmd.reason, data: { round: next.round } };
   },
 
@@ -417,22 +571,28 @@ const EVENT_OF: Record<CommandType, TicketEventType> = {
   merge: 'ticket.merged',
   reopen: 'ticket.reopened',
   close: 'ticket.closed',
+  contact: 'ticket.contacted',
+  requestSuspension: 'ticket.suspension_requested',
+  decideSuspension: 'ticket.suspension_decided',
+  resume: 'ticket.resumed',
+  tick: 'ticket.deadline_warning',
 };
 
-export function decide(ticket: TicketCore, command: Command, actor: Actor, now: Date): Decision {
+export function decide(ticket: TicketCore, command: Command, actor: Actor, now: Date, ctx: MachineContext = NATURAL_CONTEXT): Decision {
   const refused = permits(ticket, command.type, actor) ?? precondition(ticket, command.type);
   if (refused) return { ok: false, error: refused };
   const next = clone(ticket);
   const by = actorRef(actor);
   const handler = handlers[command.type] as Handler<CommandType>;
-  const out = handler(next, command as CommandOf<CommandType>, by, now, ticket) ?? {};
+  const out = handler(next, command as CommandOf<CommandType>, by, now, ticket, ctx) ?? {};
   if (out.error) return { ok: false, error: out.error };
   next.version = ticket.version + 1;
+  settleClocks(next, ticket, now, ctx);
   const base: DomainEvent = {
     type: EVENT_OF[command.type],
     data: { from: ticket.state, to: next.state, ...(out.data ?? {}) },
   };
-  const events = [base, ...(out.events ?? [])];
+  const events = out.primary === false ? [...(out.events ?? [])] : [base, ...(out.events ?? [])];
   if (next.state === 'closed' && ticket.state !== 'closed' && command.type !== 'close') {
     events.push({ type: 'ticket.closed', data: { kind: next.closure?.kind ?? null } });
   }

@@ -60,8 +60,13 @@ const ticketSchema = new Schema<TicketDoc>(
     returnedFrom: { type: String, default: null },
     returnReason: { type: String, default: null },
     pendingExtension: { type: Mixed, default: null },
-    extendedHours: { type: Number, default: 0 },
+    extendedDays: { type: Number, default: 0 },
     deadlines: { type: Mixed, required: true },
+    nextDueAt: { type: Date, default: null },
+    nextWarnAt: { type: Date, default: null },
+    returnUntil: { type: Date, default: null },
+    suspension: { type: Mixed, required: true },
+    escalatedTo: { type: [String], default: [] },
     reply: { type: Mixed, default: null },
     directAnswer: { type: Mixed, default: null },
     rating: { type: Mixed, default: null },
@@ -85,6 +90,8 @@ ticketSchema.index({ coDepartmentIds: 1 });
 ticketSchema.index({ 'caller.phone': 1 });
 ticketSchema.index({ state: 1, createdAt: -1 });
 ticketSchema.index({ mergedInto: 1 });
+ticketSchema.index({ nextDueAt: 1 });
+ticketSchema.index({ escalatedTo: 1 });
 
 /**
  * The ticket journal: one document per ticket version, `_id` = `${ticketId}:${version}`.

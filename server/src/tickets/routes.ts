@@ -30,6 +30,11 @@ const SUMMARIES: Record<CommandType, string> = {
   merge: 'Merge this duplicate into its master ticket (重复件并单)',
   reopen: 'Reopen a closed ticket (重新打开)',
   close: 'Close at intake with a reason (e.g. praise forwarded, invalid call)',
+  contact: 'Record the first contact with the citizen (先行联系)',
+  requestSuspension: 'Ask to pause the clocks while waiting on the citizen or a third party (挂起申请)',
+  decideSuspension: 'Approve or deny a suspension (挂起审批)',
+  resume: 'Resume the clocks after a suspension (恢复)',
+  tick: 'Deadline supervision step (engine only)',
 };
 
 export function ticketRoutes(api: ApiRouter, tickets: TicketService): void {
@@ -76,7 +81,8 @@ export function ticketRoutes(api: ApiRouter, tickets: TicketService): void {
     },
   });
 
-  for (const type of COMMAND_TYPES) {
+  // `tick` is the deadline engine's own command; it has no route.
+  for (const type of COMMAND_TYPES.filter((t) => RULES[t].roles.some((r) => r !== 'system'))) {
     api.add({
       method: 'post',
       path: `/tickets/:id/${commandPath(type)}`,

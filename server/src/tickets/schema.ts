@@ -66,6 +66,8 @@ export const listTicketsQuery = z.object({
   q: z.string().trim().min(1).max(100).optional(),
   createdFrom: z.coerce.date().optional(),
   createdTo: z.coerce.date().optional(),
+  /** By the clock of the open milestones: on_time, warning (yellow) or overdue (red). */
+  deadlineState: z.enum(['on_time', 'warning', 'overdue']).optional(),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(20),
 });

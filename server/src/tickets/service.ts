@@ -15,7 +15,8 @@ import type { OutboxPublisher } from '../queues/outbox.js';
 import { outboxId } from '../queues/outbox.js';
 import type { Command } from './commands.js';
 import { initialCore } from './intake.js';
-import { actorRef, decide } from './machine.js';
+import { actorRef, decide, type MachineContext } from './machine.js';
+import type { MilestoneKey } from '../deadlines/policy.js';
 import { journalId, type JournalDoc, type OutboxEntry, type TicketDoc, type TicketModels } from './model.js';
 import type { TicketNumberer } from './numbering.js';
 import type { CreateTicketInput, ListTicketsQuery } from './schema.js';
@@ -27,7 +28,12 @@ export interface TicketServiceDeps {
   outbox: OutboxPublisher;
   numberer: TicketNumberer;
   clock: () => Date;
+  /** Calendar, policies and hierarchy for the state machine (deadlines/store.ts). */
+  context: () => MachineContext;
 }
+
+/** The engine's own actor for deadline supervision. */
+export const SYSTEM_ACTOR: Actor = { id: 'system', name: '系统督办', role: 'system', departmentId: null };
 
 /** The fields the state machine owns; written together on every transition. */
 export const CORE_KEYS = [
@@ -45,7 +51,12 @@ export const CORE_KEYS = [
   'returnedFrom',
   'returnReason',
   'pendingExtension',
-  'extendedHours',
+  'extendedDays',
+  'nextDueAt',
+  'nextWarnAt',
+  'returnUntil',
+  'suspension',
+  'escalatedTo',
   'deadlines',
   'reply',
   'directAnswer',
@@ -129,7 +140,7 @@ export class TicketService {
   private async insert(ticketId: Types.ObjectId, input: CreateTicketInput, actor: Actor): Promise<TicketDoc> {
     const id = String(ticketId);
     const now = this.deps.clock();
-    const { core, events } = initialCore(input, now);
+    const { core, events } = initialCore(input, now, this.deps.context().policyFor(input.category, input.urgency));
     const by = actorRef(actor);
     const entry: TimelineEntry = {
       seq: core.version,
@@ -214,7 +225,7 @@ export class TicketService {
     }
     await this.checkReferences(doc, command, actor);
     const now = this.deps.clock();
-    const decision = decide(coreOf(doc), command, actor, now);
+    const decision = decide(coreOf(doc), command, actor, now, this.deps.context());
     if (!decision.ok) throw new AppError(decision.error.code, decision.error.message);
     const t = decision.transition;
     const version = t.next.version;
@@ -240,6 +251,21 @@ export class TicketService {
     await this.writeProjection(doc, next);
     await this.deps.outbox.publishSoon(journal);
     return next;
+  }
+
+  /**
+   * One deadline-supervision step for a milestone (timer fired). 'stale': the milestone was met
+   * or its deadline moved since the timer was set; 'nothing': not due yet.
+   */
+  async tick(id: string, milestone: MilestoneKey, version: number, supervisorId: string | null): Promise<'acted' | 'stale' | 'nothing'> {
+    try {
+      await this.execute(id, { type: 'tick', milestone, version, supervisorId }, SYSTEM_ACTOR);
+      return 'acted';
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'NOTHING_DUE') return 'nothing';
+      if (e instanceof AppError && (e.code === 'STALE_TIMER' || e.code === 'INVALID_TRANSITION' || e.code === 'NOT_FOUND')) return 'stale';
+      throw e;
+    }
   }
 
   /** Write the ticket document for the version this request won (or a repair re-applies). */
@@ -307,6 +333,12 @@ export class TicketService {
     if (q.q) {
       const rx = { $regex: escapeRegex(q.q), $options: 'i' };
       and.push({ $or: [{ content: rx }, { address: rx }, { title: rx }, { number: rx }] });
+    }
+    if (q.deadlineState) {
+      const now = this.deps.clock();
+      if (q.deadlineState === 'overdue') and.push({ nextDueAt: { $lte: now } });
+      else if (q.deadlineState === 'warning') and.push({ nextWarnAt: { $lte: now }, nextDueAt: { $gt: now } });
+      else and.push({ nextWarnAt: { $gt: now } });
     }
     if (q.createdFrom || q.createdTo) {
       and.push({ createdAt: { ...(q.createdFrom ? { $gte: q.createdFrom } : {}), ...(q.createdTo ? { $lt: q.createdTo } : {}) } });

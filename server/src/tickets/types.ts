@@ -1,3 +1,4 @@
+import type { Deadlines } from '../deadlines/milestones.js';
 import type { TicketPolicy } from '../deadlines/policy.js';
 import type { Category, Channel, OutOfScopeKind, RatingLevel, Role, TicketState, Urgency } from './vocabulary.js';
 
@@ -35,15 +36,10 @@ export interface RatingRecord {
 }
 
 export interface PendingExtension {
-  hours: number;
+  days: number;
   reason: string;
   requestedAt: Date;
   by: ActorRef;
-}
-
-export interface Milestone {
-  dueAt: Date | null;
-  doneAt: Date | null;
 }
 
 /**
@@ -68,12 +64,18 @@ export interface TicketCore {
   returnedFrom: 'dispatched' | 'handling' | null;
   returnReason: string | null;
   pendingExtension: PendingExtension | null;
-  extendedHours: number;
-  deadlines: {
-    sign: Milestone;
-    reply: Milestone;
-    returnUntil: Date | null;
-  };
+  extendedDays: number;
+  /** Milestone clocks (签收, 先行联系, 答复, 审核, 回访, 核实, 整改). */
+  deadlines: Deadlines;
+  /** Earliest due / warning time of the open milestones; null while suspended or none open. */
+  nextDueAt: Date | null;
+  nextWarnAt: Date | null;
+  /** A department may return the ticket until then. */
+  returnUntil: Date | null;
+  /** 挂起: a requested pause, and the running one (clocks stopped since `since`). */
+  suspension: { requested: { reason: string; at: Date; by: ActorRef } | null; since: Date | null; reason: string | null };
+  /** Departments up the hierarchy that overdue supervision escalated to (they may read it). */
+  escalatedTo: string[];
   reply: { text: string; at: Date; by: ActorRef } | null;
   directAnswer: { text: string; knowledgeArticleId: string | null; at: Date; by: ActorRef } | null;
   rating: RatingRecord | null;
@@ -117,6 +119,14 @@ export const TICKET_EVENT_TYPES = [
   'ticket.visited',
   'ticket.rated',
   'ticket.rating_verified',
+  'ticket.contacted',
+  'ticket.suspension_requested',
+  'ticket.suspension_decided',
+  'ticket.resumed',
+  'ticket.deadline_warning',
+  'ticket.deadline_overdue',
+  'ticket.deadline_reminder',
+  'ticket.escalated',
   'ticket.urged',
   'ticket.supervised',
   'ticket.merged',

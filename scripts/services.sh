@@ -101,7 +101,7 @@ start_ferretdb() {
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$FERRET_PID" \
     "$bin" \
     --handler=sqlite \
-    "--sqlite-url=file:$DATA/ferretdb/" \
+    "--sqlite-url=file:$DATA/ferretdb/?_txlock=immediate&_pragma=busy_timeout(60000)" \
     "--state-dir=$DATA/ferretdb" \
     "--listen-addr=$HOST:$FERRETDB_PORT" \
     --debug-addr=- \

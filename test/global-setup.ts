@@ -299,7 +299,9 @@ async function startFerretdb(): Promise<string> {
   mkdirSync(dbDir);
   const m = startProcess('ferretdb', bin, [
     '--handler=sqlite',
-    `--sqlite-url=file:${dbDir}/`,
+    // BEGIN IMMEDIATE: write transactions wait (busy_timeout) instead of failing with
+    // SQLITE_BUSY when two connections upgrade a read lock at once under concurrent writes.
+    `--sqlite-url=file:${dbDir}/?_txlock=immediate&_pragma=busy_timeout(60000)&_pragma=synchronous(off)`,
     `--state-dir=${dir}`,
     `--listen-addr=${HOST}:${port}`,
     '--debug-addr=-',

@@ -104,7 +104,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const queue = new Queue<TicketEventJob>(QUEUES.ticketEvents, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: JOB_DEFAULTS });
   const outbox = new OutboxPublisher(tm.Journal, queue, log);
   const numberer = new TicketNumberer(redis, env.QUEUE_PREFIX, tm.Ticket, env.TICKET_NUMBER_PREFIX, env.TIME_ZONE);
-  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock, context: () => store.context() });
+  const buildInfo = await mongo.db!.admin().command({ buildInfo: 1 });
+  const ferretdb = 'ferretdbVersion' in buildInfo;
+  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock, context: () => store.context(), idOnlyFilters: ferretdb });
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
@@ -178,6 +180,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         Ticket: tm.Ticket,
         handlers: [syncTimers, notify, ...(opts.handlers ?? [])],
         log,
+        lockMs: env.WORKER_LOCK_MS,
       })
     : null;
 
@@ -214,7 +217,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (env.RUN_WORKERS) {
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
-        timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS });
+        timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
       }
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);

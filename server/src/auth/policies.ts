@@ -21,3 +21,11 @@ export function ticketVisibilityFilter(actor: Actor): Record<string, unknown> {
 
 /** Only the hotline, supervisors and admins see full phone numbers and confidential callers. */
 export const seesFullCaller = (actor: Actor): boolean => actor.role !== 'department';
+
+/** The same rule as ticketVisibilityFilter, applied to a loaded ticket. */
+export function canSeeTicket(actor: Actor, t: { leadDepartmentId: string | null; coDepartmentIds: string[]; escalatedTo?: string[] }): boolean {
+  if (actor.role !== 'department') return true;
+  const dept = actor.departmentId;
+  if (!dept) return false;
+  return t.leadDepartmentId === dept || t.coDepartmentIds.includes(dept) || (t.escalatedTo ?? []).includes(dept);
+}

@@ -40,6 +40,13 @@ const schema = z.object({
     .default('09:00-12:00,13:30-17:30'),
   /** How often deadline timers in Redis are reconciled with open milestones in MongoDB, ms. */
   DEADLINE_RECONCILE_MS: z.coerce.number().int().min(1000).default(5 * 60_000),
+  /**
+   * BullMQ lock duration, ms: a job held by a worker that died is retried after about this long
+   * (the stalled-job check runs at the same interval).
+   */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Deadline timers processed at once per process. */
+  TIMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Run BullMQ workers in this process (turn off for API-only instances). */
   RUN_WORKERS: bool.default(true),
 });

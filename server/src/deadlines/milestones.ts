@@ -40,7 +40,9 @@ function warnAtFor(startedAt: Date, dueAt: Date, unit: DurationUnit, ratio: numb
 export function openMilestone(d: Deadlines, key: MilestoneKey, policy: TicketPolicy, now: Date, cal: Calendar, duration?: Duration | null): void {
   const dur = duration === undefined ? policy.durations[key] : duration;
   if (!dur) {
-    delete d[key];
+    // No deadline this time; an older clock of this milestone stops (its version is kept, so a
+    // later clock never reuses a version a stale timer still carries).
+    cancelMilestone(d, key, now);
     return;
   }
   const dueAt = addWorkingTime(now, dur, cal);

@@ -18,6 +18,7 @@ import type { UserDoc } from '../directory/model.js';
 import type { TicketDoc } from '../tickets/model.js';
 import type { TicketService } from '../tickets/service.js';
 import { OPEN_STATES } from '../tickets/vocabulary.js';
+import { escalationChain } from '../tickets/machine.js';
 import { isOpen, nextCheckAt } from './milestones.js';
 import { MILESTONES, type MilestoneKey } from './policy.js';
 import type { DeadlineStore } from './store.js';
@@ -36,12 +37,11 @@ export const timerJobId = (j: TimerJob): string => `${j.ticketId}-${j.milestone}
 /** The jobs a ticket should have pending now (pure apart from the store's calendar). */
 export function plannedTimers(t: Pick<TicketDoc, '_id' | 'state' | 'deadlines' | 'policy' | 'suspension' | 'leadDepartmentId'>, store: DeadlineStore): TimerJob[] {
   if (!OPEN_STATES.includes(t.state) || t.suspension?.since) return [];
-  const ancestors = t.leadDepartmentId ? store.ancestorsOf(t.leadDepartmentId).length : 0;
   const out: TimerJob[] = [];
   for (const key of MILESTONES) {
     const m = t.deadlines?.[key];
     if (!isOpen(m)) continue;
-    const at = nextCheckAt(m, t.policy, store.calendar, ancestors);
+    const at = nextCheckAt(m, t.policy, store.calendar, escalationChain(t, key, store).length);
     if (at) out.push({ ticketId: String(t._id), milestone: key, version: m.version, at: at.getTime() });
   }
   return out;
@@ -109,7 +109,7 @@ export class DeadlineTimers {
     return outcome;
   }
 
-  start(opts: { reconcileMs: number; concurrency?: number }): void {
+  start(opts: { reconcileMs: number; lockMs: number; concurrency?: number }): void {
     this.worker = new Worker<TimerJob>(
       TIMER_QUEUE,
       async (job: Job<TimerJob>, token?: string) => {
@@ -122,7 +122,13 @@ export class DeadlineTimers {
         }
         await this.fire(j);
       },
-      { connection: this.deps.workerConnection, prefix: this.deps.prefix, concurrency: opts.concurrency ?? 32 },
+      {
+        connection: this.deps.workerConnection,
+        prefix: this.deps.prefix,
+        concurrency: opts.concurrency ?? 32,
+        lockDuration: opts.lockMs,
+        stalledInterval: opts.lockMs,
+      },
     );
     this.worker.on('failed', (job, err) => this.deps.log.warn({ err, jobId: job?.id }, 'deadline timer failed'));
     this.worker.on('error', (err) => this.deps.log.error({ err }, 'deadline timer worker error'));

@@ -50,6 +50,7 @@ export function startTicketEventWorker(opts: {
   handlers: TicketEventHandler[];
   log: Logger;
   concurrency?: number;
+  lockMs?: number;
 }): Worker<TicketEventJob> {
   const worker = new Worker<TicketEventJob>(
     opts.queue.name,
@@ -58,7 +59,12 @@ export function startTicketEventWorker(opts: {
       const ticket = await opts.Ticket.findById(job.data.ticketId, { timeline: 0, outbox: 0 }).lean<TicketDoc>();
       for (const h of opts.handlers) await h(job.data, ticket);
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 16 },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 16,
+      ...(opts.lockMs ? { lockDuration: opts.lockMs, stalledInterval: opts.lockMs } : {}),
+    },
   );
   worker.on('failed', (job, err) => opts.log.warn({ err, jobId: job?.id, type: job?.name }, 'ticket event job failed'));
   worker.on('error', (err) => opts.log.error({ err }, 'ticket event worker error'));

@@ -195,6 +195,14 @@ function cancelAll(d: Deadlines, now: Date, keys: readonly MilestoneKey[] = MILE
 
 const DEPARTMENT_CLOCKS: readonly MilestoneKey[] = ['sign', 'contact', 'reply', 'rectify'];
 
+/**
+ * Who an overdue milestone escalates to: the departments above the lead department, for the
+ * department's own clocks; the hotline's clocks (review, visit, verify) escalate nowhere.
+ */
+export function escalationChain(t: Pick<TicketCore, 'leadDepartmentId'>, key: MilestoneKey, ctx: Pick<MachineContext, 'ancestorsOf'>): string[] {
+  return DEPARTMENT_CLOCKS.includes(key) && t.leadDepartmentId ? ctx.ancestorsOf(t.leadDepartmentId) : [];
+}
+
 /** Send the ticket (again) to a department: sets the lead, co-handlers and fresh deadlines. */
 function toDepartment(next: TicketCore, lead: string, co: string[], now: Date, ctx: MachineContext, clock: 'reply' | 'rectify' = 'reply'): void {
   next.state = 'dispatched';
@@ -225,6 +233,16 @@ function countRedo(next: TicketCore): void {
  * and the list fields (nextDueAt/nextWarnAt) follow the open clocks.
  */
 function settleClocks(next: TicketCore, prev: TicketCore, now: Date, ctx: MachineContext): void {
+  // Suspension belongs to handling: leaving it (reply, return, merge…) ends the pause, and the
+  // paused time still does not count against the clocks that stay open.
+  if (next.state !== 'handling' && (next.suspension.since || next.suspension.requested)) {
+    const since = next.suspension.since;
+    if (since) for (const k of MILESTONES) {
+      const m = next.deadlines[k];
+      if (isOpen(m) && m.startedAt.getTime() < since.getTime()) shiftMilestone(m, since, next.policy, now, ctx.calendar);
+    }
+    next.suspension = { requested: null, since: null, reason: null };
+  }
   if (next.state !== 'visiting') completeMilestone(next.deadlines, 'visit', now);
   if (next.state === 'disputed' && prev.state !== 'disputed') openMilestone(next.deadlines, 'verify', next.policy, now, ctx.calendar);
   if (next.state === 'closed' || next.state === 'merged' || next.state === 'received') {
@@ -392,7 +410,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     return { note: cmd.text };
   },
 
-  reviewReply(next, cmd, _by, now, _prev, ctx) {
+  reviewReply(next, cmd, _by, now, prev, ctx) {
     completeMilestone(next.deadlines, 'review', now);
     if (cmd.accept) {
       next.state = 'visiting';
@@ -401,7 +419,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
       // Sent back to the department: a failed round (重办) with a fresh reply window.
       next.state = 'handling';
       next.reply = null;
-      const clock: MilestoneKey = next.deadlines.rectify ? 'rectify' : 'reply';
+      // The clock this reply met: rectify in a rectification round, else reply.
+      const clock: MilestoneKey = next.deadlines.rectify?.doneAt?.getTime() === prev.reply?.at.getTime() ? 'rectify' : 'reply';
       openMilestone(next.deadlines, clock, next.policy, now, ctx.calendar);
       next.extendedDays = 0;
       countRedo(next);
@@ -487,7 +506,7 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   tick(next, cmd, _by, now, prev, ctx) {
     const m = next.deadlines[cmd.milestone];
     if (!isOpen(m) || m.version !== cmd.version) return { error: { code: 'STALE_TIMER', message: 'the milestone was met or its deadline moved' } };
-    const ancestors = prev.leadDepartmentId ? ctx.ancestorsOf(prev.leadDepartmentId) : [];
+    const ancestors = escalationChain(prev, cmd.milestone, ctx);
     const step = superviseStep(m, next.policy, now, ctx.calendar, ancestors.length);
     if (!step) return { error: { code: 'NOTHING_DUE', message: 'nothing is due yet for this milestone' } };
     const events: DomainEvent[] = [];
@@ -500,7 +519,8 @@ const handlers: { [T in CommandType]: Handler<T> } = {
     }
     if (step.reminders > m.reminders) events.push({ type: 'ticket.deadline_reminder', data: { ...base, reminder: step.reminders } });
     if (step.escalations > m.escalations) {
-      next.escalatedTo = ancestors.slice(0, step.escalations);
+      // Escalation only ever widens: another clock's earlier escalation is kept.
+      next.escalatedTo = ancestors.slice(0, Math.max(step.escalations, prev.escalatedTo.length));
       events.push({ type: 'ticket.escalated', data: { ...base, escalatedTo: next.escalatedTo, level: step.escalations } });
     }
     m.level = step.level;

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Types, type Model } from 'mongoose';
-import { ticketVisibilityFilter } from '../auth/policies.js';
+import { canSeeTicket, ticketVisibilityFilter } from '../auth/policies.js';
 import type { DirectoryModels } from '../directory/model.js';
 import { AppError, notFound } from '../errors.js';
 import type { OutboxPublisher } from '../queues/outbox.js';
@@ -30,6 +30,13 @@ export interface TicketServiceDeps {
   clock: () => Date;
   /** Calendar, policies and hierarchy for the state machine (deadlines/store.ts). */
   context: () => MachineContext;
+  /**
+   * FerretDB v1 (SQLite) uses an index only for a filter that is exactly `{_id}`; any other
+   * filter scans the whole collection. There, projection writes filter by `_id` alone — safe,
+   * because the journal insert already decided the single writer of each version. On MongoDB the
+   * write also carries the version condition.
+   */
+  idOnlyFilters?: boolean;
 }
 
 /** The engine's own actor for deadline supervision. */
@@ -209,8 +216,9 @@ export class TicketService {
   /** Load a ticket the actor may see; anything else (absent or not visible) is 404. */
   async get(id: string, actor: Actor): Promise<TicketDoc> {
     if (!Types.ObjectId.isValid(id)) throw notFound('ticket');
-    const doc = await this.Ticket.findOne({ _id: new Types.ObjectId(id), ...ticketVisibilityFilter(actor) }).lean<TicketDoc>();
-    if (!doc) throw notFound('ticket');
+    // Load by `_id` alone (an index hit on every backend), then apply the visibility rule.
+    const doc = await this.Ticket.findById(new Types.ObjectId(id)).lean<TicketDoc>();
+    if (!doc || !canSeeTicket(actor, doc)) throw notFound('ticket');
     return doc;
   }
 
@@ -272,7 +280,7 @@ export class TicketService {
   private async writeProjection(prev: TicketDoc, next: TicketDoc): Promise<void> {
     const set: Record<string, unknown> = { timeline: next.timeline, updatedAt: next.updatedAt };
     for (const k of CORE_KEYS) set[k] = next[k];
-    await this.Ticket.updateOne({ _id: prev._id, version: prev.version }, { $set: set });
+    await this.Ticket.updateOne(this.deps.idOnlyFilters ? { _id: prev._id } : { _id: prev._id, version: prev.version }, { $set: set });
   }
 
   /**
@@ -305,8 +313,8 @@ export class TicketService {
     }
     if (command.type === 'merge') {
       if (command.masterId === String(doc._id)) throw new AppError('INVALID_MERGE', 'a ticket cannot be merged into itself');
-      const master = await this.Ticket.findOne({ _id: new Types.ObjectId(command.masterId), ...ticketVisibilityFilter(actor) }, { state: 1 }).lean();
-      if (!master) throw new AppError('INVALID_MERGE', 'master ticket not found');
+      const master = await this.Ticket.findById(new Types.ObjectId(command.masterId), { state: 1, leadDepartmentId: 1, coDepartmentIds: 1, escalatedTo: 1 }).lean<TicketDoc>();
+      if (!master || !canSeeTicket(actor, master)) throw new AppError('INVALID_MERGE', 'master ticket not found');
       if (master.state === 'merged') throw new AppError('INVALID_MERGE', 'the master ticket is itself merged into another');
     }
   }

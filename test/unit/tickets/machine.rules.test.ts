@@ -71,12 +71,14 @@ describe('rules pinned by issue #2', () => {
 
   it('reclassifying urgency before dispatch changes the deadlines the dispatch will set', () => {
     let t = initialCore(base, T0).core;
-    expect(t.policy.signHours).toBe(24);
+    expect(t.policy.durations.sign).toEqual({ value: 24, unit: 'workingDayHours' });
+    expect(t.policy.durations.contact).toBeNull();
     t = run(t, 'classify', { urgency: 'critical' }, agent, T0);
     expect(t.policy).toEqual(defaultPolicy('complaint', 'critical'));
     t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
-    expect(t.deadlines.sign.dueAt).toEqual(addHours(T0, 2));
-    expect(t.deadlines.reply.dueAt).toEqual(addHours(T0, 24));
+    expect(t.deadlines.sign).toMatchObject({ unit: 'hours', startedAt: T0, dueAt: addHours(T0, 2), warnAt: addHours(T0, 1.5), version: 1 });
+    expect(t.deadlines.reply).toMatchObject({ unit: 'hours', startedAt: T0, dueAt: addHours(T0, 24), warnAt: addHours(T0, 18), version: 1 });
+    expect(t.nextDueAt).toEqual(addHours(T0, 2));
   });
 
   it('a rejected reply sends the department a fresh reply window and clears the rejected text', () => {
@@ -88,12 +90,29 @@ describe('rules pinned by issue #2', () => {
     t = run(t, 'reviewReply', { accept: false, note: '未解决实际问题' }, sup, late);
     expect(t.state).toBe('handling');
     expect(t.reply).toBeNull();
-    expect(t.deadlines.reply.dueAt).toEqual(addHours(late, 240));
+    // a fresh 10-working-day window from the rejection (elapsed time under NATURAL_CONTEXT), as a new clock version
+    expect(t.deadlines.reply).toMatchObject({ startedAt: late, dueAt: addHours(late, 240), warnAt: addHours(late, 180), doneAt: null, version: 2 });
+    expect(t.deadlines.review?.doneAt).toEqual(late);
+    expect(t.nextDueAt).toEqual(addHours(late, 240));
     expect(t.redoCount).toBe(1);
   });
 
   it('a ticket closed without handling (out of scope) cannot be rated', () => {
     const t = initialCore({ ...base, outOfScope: { kind: 'litigation', legalRoute: '向人民法院起诉' } }, T0).core;
     expect(refused(t, 'rate', { level: 'satisfied' }, { id: 'sys', name: 'citizen link', role: 'system' }, T0)).toBe('INVALID_TRANSITION');
+  });
+});
+
+describe('rules of the milestone clocks', () => {
+  it('an urgent first contact (先行联系) is due 2 h after signing, not after dispatch', () => {
+    let t = initialCore({ ...base, urgency: 'urgent' }, T0).core;
+    t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
+    expect(t.deadlines.contact).toBeUndefined();
+    const signed = addHours(T0, 1.5);
+    t = run(t, 'sign', {}, lead, signed);
+    expect(t.deadlines.contact).toMatchObject({ startedAt: signed, dueAt: addHours(signed, 2), doneAt: null });
+    t = run(t, 'contact', { note: '已电话联系' }, lead, addHours(signed, 1));
+    expect(t.deadlines.contact?.doneAt).toEqual(addHours(signed, 1));
+    expect(refused(t, 'contact', {}, lead, addHours(signed, 1))).toBe('INVALID_TRANSITION');
   });
 });

@@ -144,7 +144,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const userStatus = new UserStatus(dir.User);
   const api = new ApiRouter(registry, authenticate(tokens, userStatus));
   authRoutes(api, dir, tokens);
-  directoryRoutes(api, new DirectoryService(dir, userStatus));
+  directoryRoutes(api, new DirectoryService(dir, userStatus, () => store.refresh()));
   ticketRoutes(api, tickets);
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);

@@ -61,6 +61,7 @@ export async function startTestApp(
   });
   const app = await createApp(env, { ...opts, logger: opts.logger ?? createLogger('info', sink) });
   await seedDemo({ ...app.models, Rule: routingRuleModel(app.mongo), Article: articleModel(app.mongo) });
+  await app.store.refresh(); // the hierarchy the deadline engine escalates along
   const port = await app.listen(0, '127.0.0.1');
   const api = supertest.agent(`http://127.0.0.1:${port}`);
   const tokens = new Map<string, string>();

@@ -32,6 +32,8 @@ export class DirectoryService {
   constructor(
     private readonly m: DirectoryModels,
     private readonly status: UserStatus,
+    /** Called after the hierarchy changes (the deadline engine caches it for escalation). */
+    private readonly onHierarchyChange: () => Promise<void> = async () => undefined,
   ) {}
 
   async listDepartments(): Promise<DepartmentDoc[]> {
@@ -45,6 +47,7 @@ export class DirectoryService {
     const { id, ...rest } = input;
     try {
       const doc = await this.m.Department.create({ _id: id, ...rest, active: true });
+      await this.onHierarchyChange();
       return doc.toObject();
     } catch (e) {
       if (isDup(e)) throw new AppError('DUPLICATE', `department ${id} already exists`);
@@ -59,6 +62,7 @@ export class DirectoryService {
     }
     const doc = await this.m.Department.findOneAndUpdate({ _id: id }, { $set: patch }, { returnDocument: 'after' }).lean<DepartmentDoc>();
     if (!doc) throw notFound('department');
+    await this.onHierarchyChange();
     return doc;
   }
 

@@ -65,6 +65,8 @@ export const commandSchemas = {
   requestSuspension: z.object({ reason }),
   decideSuspension: z.object({ approve: z.boolean(), note: note.optional() }),
   resume: z.object({ note: note.optional() }),
+  /** The citizen answered or supplied what was asked (补充材料); a suspended ticket resumes. */
+  citizenInfo: z.object({ text: z.string().trim().min(2).max(10_000) }),
   tick: z.object({
     milestone: z.enum(MILESTONES),
     version: z.number().int().min(1),

@@ -97,6 +97,7 @@ export const RULES: Record<CommandType, Rule> = {
   requestSuspension: { from: ['handling'], roles: DEPT, relation: 'lead' },
   decideSuspension: { from: ['handling'], roles: SUPERVISOR },
   resume: { from: ['handling'], roles: [...DEPT, ...HOTLINE, 'system'], relation: 'lead' },
+  citizenInfo: { from: ['received', 'dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: [...HOTLINE, 'system'] },
   tick: { from: ['dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: ['system'] },
   urge: { from: ['dispatched', 'handling', 'returned', 'replied', 'disputed'], roles: ['agent', 'supervisor'] },
   supervise: { from: ['dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: SUPERVISOR },
@@ -252,6 +253,15 @@ function settleClocks(next: TicketCore, prev: TicketCore, now: Date, ctx: Machin
   const paused = next.suspension.since !== null;
   next.nextDueAt = paused ? null : earliest(next.deadlines, 'dueAt');
   next.nextWarnAt = paused ? null : earliest(next.deadlines, 'warnAt');
+}
+
+/** 挂起 time does not count: every open clock moves on by the paused working time. */
+function resumeClocks(next: TicketCore, since: Date, now: Date, ctx: MachineContext): void {
+  for (const k of MILESTONES) {
+    const m = next.deadlines[k];
+    if (isOpen(m)) shiftMilestone(m, since, next.policy, now, ctx.calendar);
+  }
+  next.suspension = { requested: null, since: null, reason: null };
 }
 
 function applyRating(
@@ -493,14 +503,20 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   resume(next, cmd, _by, now, prev, ctx) {
-    // 挂起 time does not count: every open clock moves on by the paused working time.
     const since = prev.suspension.since!; // precondition: suspended
-    for (const k of MILESTONES) {
-      const m = next.deadlines[k];
-      if (isOpen(m)) shiftMilestone(m, since, next.policy, now, ctx.calendar);
-    }
-    next.suspension = { requested: null, since: null, reason: null };
+    resumeClocks(next, since, now, ctx);
     return { note: cmd.note ?? null, data: { pausedSince: since } };
+  },
+
+  citizenInfo(next, cmd, _by, now, prev, ctx) {
+    // The citizen answered: a pause that waited on them ends by itself (自动恢复).
+    const since = prev.suspension.since;
+    if (since) resumeClocks(next, since, now, ctx);
+    return {
+      note: cmd.text,
+      data: { resumed: since !== null, departmentId: prev.leadDepartmentId },
+      events: since ? [{ type: 'ticket.resumed', data: { pausedSince: since, automatic: true } }] : [],
+    };
   },
 
   tick(next, cmd, _by, now, prev, ctx) {
@@ -595,6 +611,7 @@ const EVENT_OF: Record<CommandType, TicketEventType> = {
   requestSuspension: 'ticket.suspension_requested',
   decideSuspension: 'ticket.suspension_decided',
   resume: 'ticket.resumed',
+  citizenInfo: 'ticket.citizen_info',
   tick: 'ticket.deadline_warning',
 };
 

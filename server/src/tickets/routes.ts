@@ -34,6 +34,7 @@ const SUMMARIES: Record<CommandType, string> = {
   requestSuspension: 'Ask to pause the clocks while waiting on the citizen or a third party (挂起申请)',
   decideSuspension: 'Approve or deny a suspension (挂起审批)',
   resume: 'Resume the clocks after a suspension (恢复)',
+  citizenInfo: 'Record what the citizen answered or supplied (补充材料); resumes a suspended ticket',
   tick: 'Deadline supervision step (engine only)',
 };
 

@@ -123,6 +123,7 @@ export const TICKET_EVENT_TYPES = [
   'ticket.suspension_requested',
   'ticket.suspension_decided',
   'ticket.resumed',
+  'ticket.citizen_info',
   'ticket.deadline_warning',
   'ticket.deadline_overdue',
   'ticket.deadline_reminder',

@@ -115,6 +115,7 @@ const COMMAND_ARBS: Record<CommandType, fc.Arbitrary<Command>> = {
   requestSuspension: build('requestSuspension', fc.record({ reason: text })),
   decideSuspension: build('decideSuspension', fc.record({ approve: fc.boolean(), note: opt(text) })),
   resume: build('resume', fc.record({ note: opt(text) })),
+  citizenInfo: build('citizenInfo', fc.record({ text })),
   // milestone and version are aimed at the ticket when the step is issued (see aimTick)
   tick: build('tick', fc.record({ milestone: fc.constantFrom(...MILESTONES), version: fc.constant(1), supervisorId: opt(fc.constantFrom('u-sup', 'u-sup2')) })),
   urge: build('urge', fc.record({ message: text })),
@@ -144,6 +145,7 @@ const WEIGHTS: Record<CommandType, number> = {
   requestSuspension: 12,
   decideSuspension: 24,
   resume: 24,
+  citizenInfo: 12,
   tick: 32,
   urge: 8,
   supervise: 8,

@@ -116,3 +116,26 @@ describe('rules of the milestone clocks', () => {
     expect(refused(t, 'contact', {}, lead, addHours(signed, 1))).toBe('INVALID_TRANSITION');
   });
 });
+
+describe('suspension waiting on the citizen (issue #3)', () => {
+  it("resumes by itself when the citizen's answer is recorded, and the paused time does not count", () => {
+    const named = { ...base, caller: { name: '王五', phone: '13800000000', anonymous: false } };
+    let t = initialCore(named, T0).core;
+    t = run(t, 'dispatch', { leadDepartmentId: 'city-urban' }, agent, T0);
+    t = run(t, 'sign', {}, lead, T0);
+    const due = t.deadlines.reply!.dueAt;
+    t = run(t, 'requestSuspension', { reason: '等待市民提供现场照片' }, lead, addHours(T0, 1));
+    t = run(t, 'decideSuspension', { approve: true }, sup, addHours(T0, 2));
+    expect(t.nextDueAt).toBeNull();
+    const command = { type: 'citizenInfo', ...commandSchemas.citizenInfo.parse({ text: '市民已发送照片' }) } as Command;
+    const d = decide(t, command, agent, addHours(T0, 50));
+    if (!d.ok) throw new Error(d.error.code);
+    expect(d.transition.events.map((e) => e.type)).toEqual(['ticket.citizen_info', 'ticket.resumed']);
+    expect(d.transition.next.suspension.since).toBeNull();
+    // paused from T0+2h to T0+50h: the reply deadline moves 48 h later (natural calendar)
+    expect(d.transition.next.deadlines.reply!.dueAt).toEqual(addHours(due, 48));
+    // without a suspension the note is just recorded
+    const plain = decide(d.transition.next, command, agent, addHours(T0, 51));
+    expect(plain.ok && plain.transition.events.map((e) => e.type)).toEqual(['ticket.citizen_info']);
+  });
+});

@@ -302,6 +302,7 @@ const SPEC: Record<CommandType, SpecRule> = {
   decideSuspension: { from: ['handling'], roles: ['supervisor'] },
   // the lead department, the hotline, or the engine (a suspension with an end date)
   resume: { from: ['handling'], roles: ['department', ...HOTLINE, 'system'], relation: 'lead' },
+  citizenInfo: { from: ['received', 'dispatched', 'handling', 'returned', 'replied', 'visiting', 'disputed'], roles: [...HOTLINE, 'system'] },
   tick: { from: CLOCKED, roles: ['system'] },
   urge: { from: ['dispatched', 'handling', 'returned', 'replied', 'disputed'], roles: ['agent', 'supervisor'] },
   supervise: { from: CLOCKED, roles: ['supervisor'] },
@@ -330,6 +331,7 @@ const EVENT_OF: Record<CommandType, TicketEventType | null> = {
   requestSuspension: 'ticket.suspension_requested',
   decideSuspension: 'ticket.suspension_decided',
   resume: 'ticket.resumed',
+  citizenInfo: 'ticket.citizen_info',
   tick: null,
   urge: 'ticket.urged',
   supervise: 'ticket.supervised',
@@ -501,6 +503,7 @@ const VARIANTS: Variant[] = [
   { label: 'decideSuspension(approve)', command: cmd('decideSuspension', { approve: true }), to: same },
   { label: 'decideSuspension(deny)', command: cmd('decideSuspension', { approve: false, note: 'not a reason to stop' }), to: same },
   { label: 'resume', command: cmd('resume', { note: 'the ruling arrived' }), to: same },
+  { label: 'citizenInfo', command: cmd('citizenInfo', { text: 'the citizen sent the photos' }), to: same },
   { label: 'tick(stale version)', command: (fx) => tickOn(fx, clockVersion(fx) + 1), to: same, refuses: () => 'STALE_TIMER' },
   { label: 'tick(nothing due yet)', command: (fx) => tickOn(fx, clockVersion(fx)), to: same, refuses: () => 'NOTHING_DUE' },
   { label: 'tick(long overdue)', command: (fx) => tickOn(fx, clockVersion(fx)), to: same, afterHours: 30 * 24 },

@@ -5,6 +5,7 @@
 import { seesFullCaller } from '../auth/policies.js';
 import { maskDeep, maskPhone } from '../shared/phone.js';
 import { availableCommands } from './machine.js';
+import { isOpen, ticketLevel } from '../deadlines/milestones.js';
 import type { TicketDoc } from './model.js';
 import type { Actor } from './types.js';
 
@@ -31,6 +32,12 @@ export function presentTicketSummary(doc: TicketDoc, actor: Actor) {
   return forActor(summary(doc, actor), doc, actor);
 }
 
+/** The ticket's colour by its open clocks: on_time / warning / overdue, paused, or null (none open). */
+function deadlineState(doc: TicketDoc, now: Date): string | null {
+  if (doc.suspension?.since) return 'paused';
+  return Object.values(doc.deadlines ?? {}).some(isOpen) ? ticketLevel(doc.deadlines, now) : null;
+}
+
 function summary(doc: TicketDoc, actor: Actor) {
   return {
     id: String(doc._id),
@@ -52,6 +59,7 @@ function summary(doc: TicketDoc, actor: Actor) {
     coDepartmentIds: doc.coDepartmentIds,
     deadlines: doc.deadlines,
     nextDueAt: doc.nextDueAt,
+    deadlineState: deadlineState(doc, new Date()),
     pendingExtension: doc.pendingExtension,
     urgeCount: doc.urgeCount,
     supervised: doc.supervised,

@@ -56,6 +56,7 @@ describe('suspension (挂起)', () => {
     const ok = await t.api.post(`/api/tickets/${id}/decide-suspension`).set(await auth('super1')).send({ approve: true });
     expect(ok.body.suspension.since).toBeTruthy();
     expect(ok.body.nextDueAt).toBeNull(); // no deadline runs while suspended
+    expect(ok.body.deadlineState).toBe('paused');
     const view = await t.api.get(`/api/tickets/${id}/deadlines`).set(await auth('urban1'));
     expect(view.body.milestones.find((m: { milestone: string }) => m.milestone === 'reply').state).toBe('paused');
     const dueBefore = new Date(ok.body.deadlines.reply.dueAt);

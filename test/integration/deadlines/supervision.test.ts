@@ -91,6 +91,7 @@ describe('deadline supervision with deadlines of seconds', () => {
 
     const ticket = await t.api.get(`/api/tickets/${id}`).set(await auth('super1'));
     expect(ticket.body.supervised).toBe(true);
+    expect(ticket.body.deadlineState).toBe('overdue'); // the ticket is marked red
     expect(ticket.body.escalatedTo).toEqual(['wenfeng', 'anyang']);
     const ticks = ticket.body.timeline.filter((e: { action: string }) => e.action === 'tick');
     // one overdue record per milestone, never two

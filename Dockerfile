@@ -5,16 +5,19 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV SCARF_ANALYTICS=false DO_NOT_TRACK=1
 COPY package.json package-lock.json ./
+# patch-package (postinstall) applies patches/ to node_modules (fixes to sip@0.0.6)
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build
+RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: production dependencies + compiled output only ----------------
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCARF_ANALYTICS=false DO_NOT_TRACK=1
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# production dependencies, already patched, from the build stage
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/agent-console ./agent-console
 # Files stay root-owned (read-only for the app); the process runs as `node`.

@@ -9,6 +9,10 @@ GOBIN_DIR="$(go env GOPATH 2>/dev/null | cut -d: -f1)/bin"
 if ! command -v redis-server >/dev/null 2>&1 || ! { command -v ferretdb || ls "$GOBIN_DIR/ferretdb"; } >/dev/null 2>&1; then
   bash scripts/install-services.sh
 fi
+# SIP test peer (SIPp) for the telephony tests.
+if ! command -v sipp >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester
+fi
 if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund
 fi

@@ -1,0 +1,100 @@
+// Call events from telephony into the engine: BullMQ jobs on the queue `call-events`
+// (ARCHITECTURE "The data flow" steps 1–4). Job ids are derived from the Call-ID, so the same
+// event for the same call is stored once however often it is published (a retransmitted INVITE
+// after a restart, a second adapter instance seeing the same INVITE).
+import { createHash } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const CALL_EVENTS_QUEUE = 'call-events';
+
+export interface CallOffered {
+  type: 'call.offered';
+  callId: string;
+  /** line id (lines.ts) */
+  line: string;
+  lineName: string;
+  /** caller's number: user part of the From URI */
+  fromNumber: string;
+  /** From display name, decoded as UTF-8; '' when absent */
+  displayName: string;
+  /** the dialled number, normalised (Request-URI user part) */
+  toNumber: string;
+  /** the caller's SDP offer ('' if the INVITE had none) */
+  sdp: string;
+  /** ISO time the INVITE arrived */
+  receivedAt: string;
+}
+
+export type AbandonReason = 'caller-cancel' | 'ring-timeout' | 'rejected' | 'shutdown';
+
+export interface CallAbandoned {
+  type: 'call.abandoned';
+  callId: string;
+  line: string;
+  reason: AbandonReason;
+  /** SIP status the caller's INVITE got */
+  finalStatus: number;
+  at: string;
+}
+
+export type CallEvent = CallOffered | CallAbandoned;
+
+/** `call.offered-<sha256(Call-ID) first 32 hex>`: no ':' (BullMQ forbids it), bounded length. */
+export function callEventJobId(type: CallEvent['type'], callId: string): string {
+  return `${type}-${createHash('sha256').update(callId, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+export interface CallEventPublisher {
+  /** resolves once Redis has the job (or already had one with the same id) */
+  publish(event: CallEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BullmqPublisherOptions {
+  /** redis:// URL, or an ioredis client the caller owns (not closed by close()) */
+  redis: string | Redis;
+  redisOptions?: RedisOptions;
+  queueName?: string;
+  /** BullMQ key prefix */
+  prefix?: string;
+  onError?: (err: Error) => void;
+}
+
+export function createBullmqPublisher(o: BullmqPublisherOptions): CallEventPublisher {
+  const own = typeof o.redis === 'string';
+  // maxRetriesPerRequest: commands queued while Redis is unreachable fail after one reconnect
+  // attempt instead of piling up; the adapter answers 503 on its own timeout before that anyway.
+  const client =
+    typeof o.redis === 'string'
+      ? new Redis(o.redis, { maxRetriesPerRequest: 1, connectTimeout: 2_000, ...o.redisOptions })
+      : o.redis;
+  const onError = o.onError ?? (() => {});
+  if (own) client.on('error', onError); // an unhandled 'error' event would crash the process
+  const queue = new Queue<CallEvent>(o.queueName ?? CALL_EVENTS_QUEUE, {
+    connection: client,
+    ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 500 },
+      // the id must outlive the INVITE transaction (and its retransmissions) to deduplicate
+      removeOnComplete: { age: 24 * 3600, count: 100_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+  queue.on('error', onError);
+  return {
+    async publish(event) {
+      // fail fast while Redis is unreachable: BullMQ would otherwise wait for the connection with
+      // no bound, and every call offered during an outage would pile up in memory
+      if (client.status !== 'ready') throw new Error(`redis not connected (${client.status})`);
+      await queue.add(event.type, event, { jobId: callEventJobId(event.type, event.callId) });
+    },
+    async close() {
+      const closing = queue.close().catch(() => {});
+      // Queue.close waits for a connection that may never come back: bound it
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 1_000).unref())]);
+      if (own) client.disconnect();
+    },
+  };
+}

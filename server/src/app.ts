@@ -17,6 +17,11 @@ import type { Redis } from 'ioredis';
 import { authenticate } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
+import { AcdStore } from './calls/acd-store.js';
+import { CallEngine, COMMAND_JOB_OPTIONS, TELEPHONY_COMMANDS_QUEUE, type TelephonyCommand } from './calls/engine.js';
+import { callModel } from './calls/model.js';
+import { callRoutes } from './calls/routes.js';
+import { startCallEventWorker } from './calls/worker.js';
 import { UserStatus } from './auth/user-status.js';
 import type { Env } from './config/env.js';
 import { routingRuleModel } from './dispatch/model.js';
@@ -72,6 +77,9 @@ export interface App {
   redis: Redis;
   queue: Queue<TicketEventJob>;
   worker: Worker<TicketEventJob> | null;
+  /** the call-event worker (null unless RUN_WORKERS) */
+  callWorker: Worker | null;
+  calls: CallEngine;
   tickets: TicketService;
   outbox: OutboxPublisher;
   timers: DeadlineTimers;
@@ -92,7 +100,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const Rule = routingRuleModel(mongo);
   const Article = articleModel(mongo);
   const dm = deadlineModels(mongo);
-  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article, dm.Override, dm.Policy].map((m) => m.init()));
+  const Call = callModel(mongo);
+  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article, dm.Override, dm.Policy, Call].map((m) => m.init()));
   const store = new DeadlineStore(dm, dir, { utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), officeHours: parseOfficeHours(env.OFFICE_HOURS) });
   await store.start();
 
@@ -110,6 +119,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
+  const commands = new Queue<TelephonyCommand>(TELEPHONY_COMMANDS_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: COMMAND_JOB_OPTIONS });
+  const calls = new CallEngine({ Call, acd: new AcdStore(redis, `${env.QUEUE_PREFIX}:acd`), commands, log, clock });
 
   const app = express();
   app.disable('x-powered-by');
@@ -149,6 +160,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
+  callRoutes(api, { engine: calls, Call, User: dir.User });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);
@@ -183,6 +195,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         lockMs: env.WORKER_LOCK_MS,
       })
     : null;
+  const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS }) : null;
 
   let sweeper: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
@@ -204,6 +217,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     redis,
     queue,
     worker,
+    callWorker,
+    calls,
     tickets,
     outbox,
     timers,
@@ -233,9 +248,11 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       });
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
+      await callWorker?.close();
       await timers.close();
       store.stop();
       await queue.close();
+      await commands.close();
       await Promise.allSettled([redis.quit(), workerConn.quit(), pub.quit(), sub.quit()]);
       await mongo.close();
     },

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   NOTHING_DUE: 409,
   UNKNOWN_DEPARTMENT: 422,
   INVALID_MERGE: 422,
+  /** An ACD agent record kept changing under concurrent writers; retry. */
+  AGENT_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

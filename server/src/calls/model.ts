@@ -1,0 +1,102 @@
+/**
+ * Call records (CDR, issue 4 item 7) in the collection `calls`. `_id` is telephony's call id, so
+ * a redelivered `call.offered` can never make a second record: the insert fails with a duplicate
+ * key and the handler carries on from the stored record.
+ *
+ * Writes are an insert on offer and `updateOne({ _id })` afterwards — FerretDB only uses an index
+ * for filters that are exactly `{ _id }`, so no other filter is ever used for a write here.
+ * Fields are set from the event payloads (not from the clock of the worker) so a redelivered
+ * event writes the same values again.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export const CALL_OUTCOMES = ['queued', 'abandoned', 'callback', 'answered', 'transferred', 'ended'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+export interface CallDoc {
+  /** telephony call id (SIP Call-ID of the caller's leg) */
+  _id: string;
+  line: string;
+  lineName: string;
+  fromNumber: string;
+  displayName: string;
+  toNumber: string;
+  /** the caller's SDP offer, kept to hand to the agent's phone with every `ring` */
+  sdp: string;
+  /** when the INVITE arrived at telephony */
+  offeredAt: Date;
+  /** when the engine put the call in the ACD queue */
+  queuedAt: Date | null;
+  /** priority the call was queued with (acd.ts PRIORITY) */
+  priority: number;
+  /** last time the call was offered to an agent, and that agent */
+  ringingAt: Date | null;
+  agentId: string | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  abandonedAt: Date | null;
+  abandonReason: string | null;
+  outcome: CallOutcome;
+  /** time in the queue until answered or abandoned (ms) */
+  waitedMs: number | null;
+  callbackTaskId: string | null;
+  ticketIds: string[];
+  createdAt: Date;
+}
+
+const schema = new Schema<CallDoc>(
+  {
+    _id: { type: String, required: true },
+    line: { type: String, required: true },
+    lineName: { type: String, default: '' },
+    fromNumber: { type: String, default: '' },
+    displayName: { type: String, default: '' },
+    toNumber: { type: String, default: '' },
+    sdp: { type: String, default: '' },
+    offeredAt: { type: Date, required: true },
+    queuedAt: { type: Date, default: null },
+    priority: { type: Number, default: 0 },
+    ringingAt: { type: Date, default: null },
+    agentId: { type: String, default: null },
+    answeredAt: { type: Date, default: null },
+    endedAt: { type: Date, default: null },
+    abandonedAt: { type: Date, default: null },
+    abandonReason: { type: String, default: null },
+    outcome: { type: String, enum: CALL_OUTCOMES, required: true },
+    waitedMs: { type: Number, default: null },
+    callbackTaskId: { type: String, default: null },
+    ticketIds: { type: [String], default: [] },
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  { versionKey: false },
+);
+// KPIs by hour/day/line read ranges of offeredAt (issue 4 item 8, not built yet).
+schema.index({ offeredAt: 1 });
+
+export const callModel = (conn: Connection): Model<CallDoc> => conn.model<CallDoc>('Call', schema, 'calls');
+
+/** The API view of a call record (no SDP: it is signalling detail, not part of the record). */
+export function presentCall(c: CallDoc): Record<string, unknown> {
+  const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+  return {
+    id: c._id,
+    line: c.line,
+    lineName: c.lineName,
+    fromNumber: c.fromNumber,
+    displayName: c.displayName,
+    toNumber: c.toNumber,
+    outcome: c.outcome,
+    priority: c.priority,
+    offeredAt: iso(c.offeredAt),
+    queuedAt: iso(c.queuedAt),
+    ringingAt: iso(c.ringingAt),
+    agentId: c.agentId ?? null,
+    answeredAt: iso(c.answeredAt),
+    endedAt: iso(c.endedAt),
+    abandonedAt: iso(c.abandonedAt),
+    abandonReason: c.abandonReason ?? null,
+    waitedMs: c.waitedMs ?? null,
+    callbackTaskId: c.callbackTaskId ?? null,
+    ticketIds: c.ticketIds ?? [],
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Agent state, the ACD queue, callback tasks and call records over HTTP (issue 4 items 3 and 7).
+ * Agents and window clerks set their own state through the pure rules of acd.ts; a supervisor
+ * may force any state. Department users have no business with the hotline's calls: 403.
+ */
+import type { Model } from 'mongoose';
+import { z } from 'zod';
+import { HOTLINE_ROLES } from '../auth/policies.js';
+import type { UserDoc } from '../directory/model.js';
+import { userParams } from '../directory/schema.js';
+import { notFound } from '../errors.js';
+import type { ApiRouter } from '../http/router.js';
+import { AGENT_STATES } from './acd.js';
+import { presentAgent, type CallEngine } from './engine.js';
+import { presentCall, type CallDoc } from './model.js';
+
+/** States an agent may ask for; `on_call` only comes from telephony (answered). */
+const OWN_STATES = ['logged_out', 'available', 'break', 'wrap_up'] as const;
+const ownStateBody = z.object({ state: z.enum(OWN_STATES) });
+const forceStateBody = z.object({ state: z.enum(AGENT_STATES) });
+/** Telephony call ids (SIP Call-ID): printable ASCII without '/', at most 256 characters. */
+const callParams = z.object({ id: z.string().regex(/^[!-.0-~]{1,256}$/, 'must be a call id') });
+
+const CONSOLE_ROLES = ['agent', 'window'] as const;
+/** Roles that take calls: the only users a supervisor may set a state for. */
+const TAKES_CALLS = new Set<string>(CONSOLE_ROLES);
+
+export function callRoutes(api: ApiRouter, deps: { engine: CallEngine; Call: Model<CallDoc>; User: Model<UserDoc> }): void {
+  const { engine, Call, User } = deps;
+
+  api.add({
+    method: 'get',
+    path: '/agents/me',
+    tag: 'calls',
+    summary: "The caller's own ACD agent state (created logged out on first use)",
+    roles: CONSOLE_ROLES,
+    async handler({ actor }) {
+      return presentAgent(await engine.ensureAgent(actor.id));
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/agents/me/state',
+    tag: 'calls',
+    summary: 'Set your own agent state (available, break, wrap_up, logged_out)',
+    roles: CONSOLE_ROLES,
+    body: ownStateBody,
+    async handler({ actor, body }) {
+      return presentAgent(await engine.changeState(actor.id, body.state, 'agent'));
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/agents/:id/state',
+    tag: 'calls',
+    summary: "Force an agent's state (supervisor, 班长)",
+    roles: ['supervisor'],
+    params: userParams,
+    body: forceStateBody,
+    async handler({ params, body }) {
+      const user = await User.findById(params.id, { role: 1 }).lean<Pick<UserDoc, 'role'>>();
+      if (!user || !TAKES_CALLS.has(user.role)) throw notFound('agent');
+      return presentAgent(await engine.changeState(params.id, body.state, 'supervisor'));
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/acd/queue',
+    tag: 'calls',
+    summary: 'Calls waiting in the ACD queue, in order, with their position',
+    roles: ['agent', 'supervisor'],
+    async handler() {
+      return { items: await engine.queueView() };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/callbacks',
+    tag: 'calls',
+    summary: 'Callback tasks (未接回拨): abandoned calls and calls that waited too long, oldest first',
+    roles: HOTLINE_ROLES,
+    async handler() {
+      const tasks = await engine.acd.callbacks();
+      return {
+        items: tasks.map((t) => ({
+          ...t,
+          enqueuedAt: new Date(t.enqueuedAt).toISOString(),
+          leftAt: new Date(t.leftAt).toISOString(),
+          createdAt: new Date(t.createdAt).toISOString(),
+        })),
+      };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/calls/:id',
+    tag: 'calls',
+    summary: 'A call record (CDR)',
+    roles: HOTLINE_ROLES,
+    params: callParams,
+    async handler({ params }) {
+      const c = await Call.findById(params.id).lean<CallDoc>();
+      if (!c) throw notFound('call');
+      return presentCall(c);
+    },
+  });
+}

@@ -9,9 +9,12 @@ GOBIN_DIR="$(go env GOPATH 2>/dev/null | cut -d: -f1)/bin"
 if ! command -v redis-server >/dev/null 2>&1 || ! { command -v ferretdb || ls "$GOBIN_DIR/ferretdb"; } >/dev/null 2>&1; then
   bash scripts/install-services.sh
 fi
-# SIP test peer (SIPp) for the telephony tests.
-if ! command -v sipp >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester
+# SIP test peers for the telephony tests: SIPp (sip-tester) and baresip (baresip-core).
+SIP_PEERS=()
+command -v sipp >/dev/null 2>&1 || SIP_PEERS+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || SIP_PEERS+=(baresip-core)
+if [[ ${#SIP_PEERS[@]} -gt 0 ]]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SIP_PEERS[@]}"
 fi
 if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund

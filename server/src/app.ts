@@ -18,7 +18,16 @@ import { authenticate } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
 import { AcdStore } from './calls/acd-store.js';
-import { CallEngine, COMMAND_JOB_OPTIONS, TELEPHONY_COMMANDS_QUEUE, type TelephonyCommand } from './calls/engine.js';
+import { CallEngine, type CallerCard } from './calls/engine.js';
+import { SipCredentials } from './calls/sip-credentials.js';
+import {
+  COMMAND_JOB_OPTIONS,
+  commandsQueueName,
+  ENGINE_HEARTBEAT_KEY,
+  SIP_REGISTRATIONS_INDEX,
+  type TelephonyCommand,
+} from './calls/telephony-contract.js';
+import { callKpiRoutes } from './calls/kpi-routes.js';
 import { callModel } from './calls/model.js';
 import { callRoutes } from './calls/routes.js';
 import { startCallEventWorker } from './calls/worker.js';
@@ -119,8 +128,46 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
-  const commands = new Queue<TelephonyCommand>(TELEPHONY_COMMANDS_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: COMMAND_JOB_OPTIONS });
-  const calls = new CallEngine({ Call, acd: new AcdStore(redis, `${env.QUEUE_PREFIX}:acd`), commands, log, clock });
+  // one command queue per telephony instance (the one holding the call's dialog state)
+  const commandQueues = new Map<string, Queue<TelephonyCommand>>();
+  const commands = (instance: string): Queue<TelephonyCommand> => {
+    let q = commandQueues.get(instance);
+    if (!q) {
+      q = new Queue<TelephonyCommand>(commandsQueueName(instance), { connection: redis, prefix: env.QUEUE_PREFIX, defaultJobOptions: COMMAND_JOB_OPTIONS });
+      commandQueues.set(instance, q);
+    }
+    return q;
+  };
+  const sipCredentials = new SipCredentials(dir.User, redis, env.QUEUE_PREFIX, env.SIP_REALM);
+  let ioRef: Io | null = null;
+  const calls = new CallEngine({
+    Call,
+    acd: new AcdStore(redis, `${env.QUEUE_PREFIX}:acd`),
+    commands,
+    log,
+    clock,
+    ringTimeoutMs: env.RING_TIMEOUT_MS,
+    elderly: new Set(env.ELDERLY_NUMBERS.split(',').map((n) => n.trim()).filter(Boolean)),
+    transferTargets: env.TRANSFER_TARGETS.split(',').map((kv) => {
+      const i = kv.indexOf(':');
+      return { key: kv.slice(0, i), name: kv.slice(i + 1) };
+    }),
+    overflow: env.ACD_MAX_WAIT_SECONDS > 0 ? () => ({ maxWaitSeconds: env.ACD_MAX_WAIT_SECONDS, overflowGroup: null, callbackAfterSeconds: env.ACD_MAX_WAIT_SECONDS }) : undefined,
+    sipUserOf: async (agentId) => agentId, // user ids are usernames, which are the SIP users
+    history: async (phone): Promise<CallerCard['earlierTickets']> => {
+      const docs = await tm.Ticket.find({ 'caller.phone': phone }, { number: 1, state: 1, category: 1, createdAt: 1, content: 1 }).sort({ createdAt: -1 }).limit(10).lean();
+      return docs.map((d) => ({ id: String(d._id), number: d.number, state: d.state, category: d.category, createdAt: new Date(d.createdAt).toISOString(), summary: d.content.slice(0, 80) }));
+    },
+    notify: (rooms, event, payload) => ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload }),
+    presence: env.ACD_PRESENCE_CHECK
+      ? async (agentId) => {
+          const score = await redis.zscore(`${env.QUEUE_PREFIX}:${SIP_REGISTRATIONS_INDEX}`, `sip:${agentId}@${env.SIP_REALM}`);
+          const phone = score !== null && Number(score) > Date.now();
+          const sockets = ioRef ? await ioRef.in(`agent:${agentId}`).fetchSockets().catch(() => [1]) : [1];
+          return { phone, console: sockets.length > 0 };
+        }
+      : undefined,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -160,7 +207,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
-  callRoutes(api, { engine: calls, Call, User: dir.User });
+  callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials });
+  callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE) });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);
@@ -175,6 +223,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
 
   const http = createServer(app);
   const io = createGateway(http, tokens, userStatus, { pub, sub });
+  ioRef = io;
 
   const notify: TicketEventHandler = async (job, ticket) => {
     const msg = toMessage(job, ticket);
@@ -198,6 +247,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS }) : null;
 
   let sweeper: NodeJS.Timeout | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let acdTicker: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
     try {
       const n = await outbox.sweep(SWEEP_GRACE_MS);
@@ -229,7 +280,15 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       await outbox.sweep(SWEEP_GRACE_MS);
       sweeper = setInterval(() => void sweep(), env.OUTBOX_SWEEP_MS);
       sweeper.unref();
+      await sipCredentials.sync();
       if (env.RUN_WORKERS) {
+        // telephony answers 503 unless this heartbeat is fresh: no engine, no ringing forever
+        const beat = (): void => void redis.set(`${env.QUEUE_PREFIX}:${ENGINE_HEARTBEAT_KEY}`, String(Date.now()), 'PX', 15_000).catch(() => {});
+        beat();
+        heartbeat = setInterval(beat, 5_000);
+        heartbeat.unref();
+        acdTicker = setInterval(() => void calls.tick().catch((err: unknown) => log.warn({ err }, 'ACD sweep failed')), env.ACD_TICK_MS);
+        acdTicker.unref();
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
         timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
@@ -243,6 +302,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
+      if (heartbeat) clearInterval(heartbeat);
+      if (acdTicker) clearInterval(acdTicker);
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
@@ -252,7 +313,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       await timers.close();
       store.stop();
       await queue.close();
-      await commands.close();
+      await Promise.all([...commandQueues.values()].map((q) => q.close()));
       await Promise.allSettled([redis.quit(), workerConn.quit(), pub.quit(), sub.quit()]);
       await mongo.close();
     },

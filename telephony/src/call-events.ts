@@ -2,48 +2,24 @@
 // (ARCHITECTURE "The data flow" steps 1–4). Job ids are derived from the Call-ID, so the same
 // event for the same call is stored once however often it is published (a retransmitted INVITE
 // after a restart, a second adapter instance seeing the same INVITE).
-import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { CALL_EVENTS_QUEUE, callEventJobId, type CallEvent } from '../../server/src/calls/telephony-contract.js';
 
-export const CALL_EVENTS_QUEUE = 'call-events';
-
-export interface CallOffered {
-  type: 'call.offered';
-  callId: string;
-  /** line id (lines.ts) */
-  line: string;
-  lineName: string;
-  /** caller's number: user part of the From URI */
-  fromNumber: string;
-  /** From display name, decoded as UTF-8; '' when absent */
-  displayName: string;
-  /** the dialled number, normalised (Request-URI user part) */
-  toNumber: string;
-  /** the caller's SDP offer ('' if the INVITE had none) */
-  sdp: string;
-  /** ISO time the INVITE arrived */
-  receivedAt: string;
-}
-
-export type AbandonReason = 'caller-cancel' | 'ring-timeout' | 'rejected' | 'shutdown';
-
-export interface CallAbandoned {
-  type: 'call.abandoned';
-  callId: string;
-  line: string;
-  reason: AbandonReason;
-  /** SIP status the caller's INVITE got */
-  finalStatus: number;
-  at: string;
-}
-
-export type CallEvent = CallOffered | CallAbandoned;
-
-/** `call.offered-<sha256(Call-ID) first 32 hex>`: no ':' (BullMQ forbids it), bounded length. */
-export function callEventJobId(type: CallEvent['type'], callId: string): string {
-  return `${type}-${createHash('sha256').update(callId, 'utf8').digest('hex').slice(0, 32)}`;
-}
+export {
+  CALL_EVENTS_QUEUE,
+  callEventJobId,
+  type AbandonReason,
+  type CallAbandoned,
+  type CallAnswered,
+  type CallEnded,
+  type CallEvent,
+  type CallOffered,
+  type CallRingFailed,
+  type CallTransferResult,
+  type EndParty,
+  type RingFailure,
+} from '../../server/src/calls/telephony-contract.js';
 
 export interface CallEventPublisher {
   /** resolves once Redis has the job (or already had one with the same id) */
@@ -88,7 +64,7 @@ export function createBullmqPublisher(o: BullmqPublisherOptions): CallEventPubli
       // fail fast while Redis is unreachable: BullMQ would otherwise wait for the connection with
       // no bound, and every call offered during an outage would pile up in memory
       if (client.status !== 'ready') throw new Error(`redis not connected (${client.status})`);
-      await queue.add(event.type, event, { jobId: callEventJobId(event.type, event.callId) });
+      await queue.add(event.type, event, { jobId: callEventJobId(event) });
     },
     async close() {
       const closing = queue.close().catch(() => {});

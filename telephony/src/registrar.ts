@@ -5,7 +5,7 @@
 // other known methods 405 with Allow, unknown methods 501. Every request gets a final response
 // (defect 4: an unanswered request would hold a transaction forever).
 import { randomBytes } from 'node:crypto';
-import sip, { type SipAor, type SipMessage, type SipRemote, type SipStack } from 'sip';
+import sip, { type SipAor, type SipMessage, type SipRemote } from 'sip';
 import { InMemoryBindingStore, type Binding, type BindingStore } from './binding-store.js';
 import {
   NonceIssuer,
@@ -16,12 +16,9 @@ import {
   type DigestFields,
 } from './digest.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { silentLogger, startSipStack, type RunningStack, type SipLogger } from './sip-stack.js';
 
-export interface RegistrarLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type RegistrarLogger = SipLogger;
 
 export interface RegistrarOptions {
   /** IP address to bind (loopback in tests; the adapter's signalling address in production) */
@@ -81,7 +78,6 @@ const KNOWN_METHODS = new Set([
   'INVITE', 'BYE', 'PRACK', 'UPDATE', 'INFO', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'PUBLISH',
 ]);
 
-const silentLogger: RegistrarLogger = { info() {}, warn() {}, error() {} };
 
 class SipError extends Error {
   constructor(
@@ -113,7 +109,18 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
+/** The registrar without a socket: `handle` serves REGISTER (and the other methods when alone on a port). */
+export interface RegistrarHandler {
+  readonly realm: string;
+  readonly store: BindingStore;
+  readonly stats: Readonly<RegistrarStats>;
+  aorOf(user: string): string;
+  isBlocked(ip: string): boolean;
+  handle(rq: SipMessage, remote: SipRemote): Promise<void>;
+  countOversize(): void;
+}
+
+export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, send: (m: SipMessage) => void): RegistrarHandler {
   const now = o.now ?? Date.now;
   const log = o.logger ?? silentLogger;
   const store = o.store ?? new InMemoryBindingStore();
@@ -131,8 +138,6 @@ export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
   const aorOf = (user: string) => `sip:${user}@${o.realm}`;
   const toTag = randomBytes(8).toString('hex');
 
-  let stack: SipStack | undefined;
-
   function respond(rq: SipMessage, status: number, reason: string, headers: Record<string, unknown> = {}): void {
     const to = rq.headers.to;
     const rs = sip.makeResponse(rq, status, reason, {
@@ -143,7 +148,7 @@ export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
         ...headers,
       },
     });
-    stack?.send(rs);
+    send(rs);
   }
 
   function failAuth(rq: SipMessage, remote: SipRemote, username: string | undefined, reason: string): never {
@@ -296,57 +301,39 @@ export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    let bound = false;
-    // onListening/onError come from patches/sip+0.0.6.patch; an unpatched package never calls them
-    const startTimer = setTimeout(() => {
-      try { stack?.destroy(); } catch { /* not bound */ }
-      reject(new Error('SIP UDP socket not bound within 5 s (is patches/sip+0.0.6.patch applied? run npm ci)'));
-    }, 5000);
-    const s = sip.create(
-      {
-        address: o.address,
-        port: o.port,
-        udp: true,
-        tcp: false,
-        maxMessageSize: o.maxMessageSize ?? 8192,
-        onOversize: (info) => {
-          stats.oversizeDropped++;
-          log.warn({ event: 'registrar.oversize_dropped', source: info.address, size: info.size }, 'oversized datagram dropped');
-        },
-        onListening: () => {
-          bound = true;
-          clearTimeout(startTimer);
-          resolve();
-        },
-        onError: (err) => {
-          if (!bound) {
-            clearTimeout(startTimer);
-            try { s.destroy(); } catch { /* socket never opened */ }
-            reject(err);
-          } else log.error({ event: 'registrar.socket_error', err: String(err) }, 'UDP socket error');
-        },
-        logger: { error: (e) => log.error({ event: 'sip.error', err: String(e) }, 'sip stack error') },
-      },
-      (rq, remote) => void handle(rq, remote),
-    );
-    stack = s;
-  });
+  return {
+    realm: o.realm,
+    store,
+    stats,
+    aorOf,
+    isBlocked: (ip) => limiter.isBlocked(ip, now()),
+    handle,
+    countOversize: () => void stats.oversizeDropped++,
+  };
+}
 
+/** A registrar alone on its own UDP port. */
+export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
+  const log = o.logger ?? silentLogger;
+  let stack: RunningStack | undefined;
+  const r = createRegistrar(o, (m) => stack?.send(m));
+  stack = await startSipStack(
+    { address: o.address, port: o.port, maxMessageSize: o.maxMessageSize ?? 8192, onOversize: () => r.countOversize(), logger: log, name: 'registrar' },
+    (rq, remote) => void r.handle(rq, remote),
+  );
   log.info({ event: 'registrar.listening', address: o.address, port: o.port, realm: o.realm }, 'registrar listening');
 
   return {
     address: o.address,
     port: o.port,
     realm: o.realm,
-    store,
-    stats,
-    aorOf,
-    isBlocked: (ip) => limiter.isBlocked(ip, now()),
+    store: r.store,
+    stats: r.stats,
+    aorOf: r.aorOf,
+    isBlocked: r.isBlocked,
     async stop() {
-      const s = stack;
+      stack?.destroy();
       stack = undefined;
-      s?.destroy(); // shuts every transaction down (their timers included) and closes the socket
     },
   };
 }

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { callEventJobId, CALL_EVENTS_QUEUE, type CallAbandoned, type CallEvent, type CallEventPublisher, type CallOffered } from '../../telephony/src/call-events.js';
-import { startInbound, type InboundAdapter, type InboundOptions } from '../../telephony/src/inbound.js';
+import { startTelephony, type TelephonyAdapter as InboundAdapter, type TelephonyOptions as InboundOptions } from '../../telephony/src/adapter.js';
 import { describeRun, freeUdpPort, runSipp } from './sipp.js';
 
 const ADAPTER_IP = '127.0.0.3';
@@ -23,7 +23,7 @@ async function start(extra: Partial<InboundOptions> = {}): Promise<InboundAdapte
   for (let attempt = 0; ; attempt++) {
     const port = await freeUdpPort(ADAPTER_IP);
     try {
-      const a = await startInbound({ address: ADAPTER_IP, port, redisUrl, queuePrefix: prefix, publishTimeoutMs: 1_000, ...extra });
+      const a = await startTelephony({ address: ADAPTER_IP, port, realm: 'test.local', instance: `inb-${port}`, redisUrl, queuePrefix: prefix, requireEngineHeartbeat: false, publishTimeoutMs: 1_000, ...extra });
       adapters.push(a);
       return a;
     } catch (e) {
@@ -81,7 +81,7 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     const [job, ...more] = await offered();
     expect(more).toHaveLength(0);
     const ev = job!.data as CallOffered;
-    expect(job!.id).toBe(callEventJobId('call.offered', ev.callId));
+    expect(job!.id).toBe(callEventJobId(ev));
     expect(ev).toMatchObject({
       type: 'call.offered',
       line: 'main',
@@ -94,7 +94,7 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     expect(ev.sdp).toContain(`c=IN IP4 ${CALLER_IP}`);
     expect(ev.sdp).toMatch(/m=audio \d+ RTP\/AVP 8 101/);
     expect(Math.abs(Date.parse(ev.receivedAt) - Date.now())).toBeLessThan(30_000);
-    expect(a.calls.stats).toMatchObject({ invites: 1, offered: 1, cancelled: 1 });
+    expect(a.relay.stats).toMatchObject({ invites: 1, offered: 1, cancelled: 1 });
   });
 
   it('a dialled enterprise number maps to its line', async () => {
@@ -111,8 +111,8 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     expect(run.code, describeRun(run)).toBe(0);
     expect(await offered()).toHaveLength(1);
     // the same-branch copy was absorbed by the transaction layer; the -b and -c copies got 482
-    expect(a.calls.stats).toMatchObject({ invites: 3, offered: 1, cancelled: 1, ringTimeouts: 0 });
-    expect(a.calls.activeCalls).toHaveLength(0);
+    expect(a.relay.stats).toMatchObject({ invites: 3, offered: 1, cancelled: 1, ringTimeouts: 0 });
+    expect(a.relay.activeCalls).toHaveLength(0);
   });
 
   it('the same INVITE reaching a second adapter instance (failover) is stored once: job id from the Call-ID', async () => {
@@ -123,7 +123,7 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     expect(r1.code, describeRun(r1)).toBe(0);
     const r2 = await call(b, 'inbound-ring-cancel.xml', '12345', cid);
     expect(r2.code, describeRun(r2)).toBe(0);
-    expect(a.calls.stats.offered + b.calls.stats.offered).toBe(2);
+    expect(a.relay.stats.offered + b.relay.stats.offered).toBe(2);
     const list = await offered();
     expect(list).toHaveLength(1);
     expect(list[0]!.data.callId).toBe(`failover-${prefix}-1@caller`);
@@ -134,7 +134,7 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     const run = await call(a, 'inbound-unknown-number.xml', '99999');
     expect(run.code, describeRun(run)).toBe(0);
     expect(await jobs()).toHaveLength(0);
-    expect(a.calls.stats.rejectedUnknownNumber).toBe(1);
+    expect(a.relay.stats.rejectedUnknownNumber).toBe(1);
   });
 
   it('caller CANCELs while ringing: 200 to the CANCEL, 487 to the INVITE, call.abandoned', async () => {
@@ -147,8 +147,8 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     expect(ab!.data as CallAbandoned).toMatchObject({
       type: 'call.abandoned', callId: off!.data.callId, line: 'main', reason: 'caller-cancel', finalStatus: 487,
     });
-    expect(ab!.id).toBe(callEventJobId('call.abandoned', off!.data.callId));
-    expect(a.calls.activeCalls).toHaveLength(0);
+    expect(ab!.id).toBe(callEventJobId(ab!.data));
+    expect(a.relay.activeCalls).toHaveLength(0);
   });
 
   it('Redis unreachable: 100 then 503 with Retry-After, not ringing', async () => {
@@ -158,8 +158,8 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.logs).toContain('retry-after=17');
     expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(a.calls.stats).toMatchObject({ unavailable: 1, publishFailures: 1, offered: 0 });
-    expect(a.calls.activeCalls).toHaveLength(0);
+    expect(a.relay.stats).toMatchObject({ unavailable: 1, publishFailures: 1, offered: 0 });
+    expect(a.relay.activeCalls).toHaveLength(0);
     expect(await jobs()).toHaveLength(0); // (the test's own Redis: nothing arrived there either)
   });
 
@@ -181,8 +181,8 @@ describe('inbound INVITE (SIPp caller, BullMQ in the real Redis)', () => {
     const [off] = await offered();
     const [ab] = await abandoned();
     expect(ab!.data).toMatchObject({ callId: off!.data.callId, reason: 'ring-timeout', finalStatus: 480 });
-    expect(a.calls.stats.ringTimeouts).toBe(1);
-    expect(a.calls.activeCalls).toHaveLength(0);
+    expect(a.relay.stats.ringTimeouts).toBe(1);
+    expect(a.relay.activeCalls).toHaveLength(0);
   });
 
   it('BYE for an unknown dialog: 481; unknown method: 501 with Allow', async () => {
@@ -233,7 +233,7 @@ describe('inbound INVITE while call.offered is not yet confirmed (SIPp caller, h
     h.held[0]!();
     await vi.waitFor(() => expect(h.events.map((e) => e.type)).toEqual(['call.offered', 'call.abandoned']));
     expect(h.events[1]).toMatchObject({ reason: 'caller-cancel', finalStatus: 487 });
-    expect(a.calls.stats).toMatchObject({ cancelled: 1, offered: 1, unavailable: 0 });
-    expect(a.calls.activeCalls).toHaveLength(0);
+    expect(a.relay.stats).toMatchObject({ cancelled: 1, offered: 1, unavailable: 0 });
+    expect(a.relay.activeCalls).toHaveLength(0);
   });
 });

@@ -307,6 +307,12 @@ export class AcdStore {
     return this.leave(callId, 'abandoned', now, 'any');
   }
 
+  /** Take a call out of the ACD without a callback task (it was answered after all). */
+  async abandonQuietly(callId: string): Promise<void> {
+    const task = await this.leave(callId, 'abandoned', Date.now(), 'any');
+    if (task) await this.redis.multi().hdel(this.k.callbacks(), task.id).zrem(this.k.callbackOrder(), task.id).exec();
+  }
+
   private async leave(callId: string, reason: CallbackReason, now: number, mode: 'any' | 'queued-only'): Promise<CallbackTask | null> {
     for (let i = 0; i < CAS_RETRIES; i++) {
       const c = await this.call(callId);

@@ -10,7 +10,7 @@
  * - `ring` jobs have a deterministic id (call, agent, offer time), so re-adding one after a crash
  *   between the claim and the command is a no-op if it was already sent.
  */
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
@@ -23,71 +23,60 @@ import {
   type AgentStatus,
   type Assignment,
   type CallbackTask,
+  type OverflowPolicy,
   type StateActor,
   type Strategy,
 } from './acd.js';
 import { AgentConflictError, type AcdStore } from './acd-store.js';
-import type { CallDoc } from './model.js';
+import type { CallDoc, CallTransfer } from './model.js';
+import {
+  commandJobId,
+  type CallAbandoned,
+  type CallAnswered,
+  type CallEnded,
+  type CallOffered,
+  type CallRingFailed,
+  type CallTransferResult,
+  type TelephonyCommand,
+} from './telephony-contract.js';
 
-export const CALL_EVENTS_QUEUE = 'call-events';
-export const TELEPHONY_COMMANDS_QUEUE = 'telephony-commands';
+export { CALL_EVENTS_QUEUE, COMMAND_JOB_OPTIONS } from './telephony-contract.js';
 /** The agent group every agent and call belongs to until groups are configured. */
 export const DEFAULT_GROUP = 'main';
 
-/** Payloads as telephony/src/call-events.ts publishes them (validated in worker.ts). */
-export interface CallOfferedEvent {
-  type: 'call.offered';
-  callId: string;
-  line: string;
-  lineName: string;
-  fromNumber: string;
-  displayName: string;
-  toNumber: string;
-  sdp: string;
-  receivedAt: string;
-}
-
-export interface CallAbandonedEvent {
-  type: 'call.abandoned';
-  callId: string;
-  line: string;
-  reason: string;
-  finalStatus: number;
-  at: string;
-}
-
-/** Commands to telephony. */
-export interface RingCommand {
-  callId: string;
-  agentId: string;
-  /** the caller's SDP offer, for the INVITE to the agent's phone */
-  sdp: string;
-}
-export interface StopRingCommand {
-  callId: string;
-  agentId: string;
-}
-export type TelephonyCommand = RingCommand | StopRingCommand;
-
-const hashId = (callId: string): string => createHash('sha256').update(callId, 'utf8').digest('hex').slice(0, 32);
-/** `ring-<sha256(callId)>-<agent>-<offer ms>`: one job per offer, whoever sends it. */
-export const ringJobId = (callId: string, agentId: string, offerAt: number): string => `ring-${hashId(callId)}-${agentId}-${offerAt}`;
-export const stopRingJobId = (callId: string, agentId: string, at: number): string => `stop-ring-${hashId(callId)}-${agentId}-${at}`;
-
-export const COMMAND_JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 200 },
-  // the id must outlive redeliveries of the event that caused it
-  removeOnComplete: { age: 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-} as const;
+export type CallOfferedEvent = Omit<CallOffered, 'fromGateway' | 'gatewayReference'> & { fromGateway?: string | null; gatewayReference?: string | null };
+export type CallAbandonedEvent = CallAbandoned;
 
 const isDup = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 11000;
+
+/** The caller card popped on the agent's console when a call is answered (issue 4 item 5). */
+export interface CallerCard {
+  callId: string;
+  fromNumber: string;
+  displayName: string;
+  line: string;
+  lineName: string;
+  elderly: boolean;
+  repeatCaller: boolean;
+  fromGateway: string | null;
+  gatewayReference: string | null;
+  earlierTickets: { id: string; number: string; state: string; category: string; createdAt: string; summary: string }[];
+  answeredAt: string;
+}
+
+/** Realtime notifications (rooms as in realtime/gateway.ts). */
+export type CallNotifier = (rooms: string[], event: string, payload: Record<string, unknown>) => void;
+
+export interface TransferTarget {
+  key: string;
+  name: string;
+}
 
 export interface CallEngineDeps {
   Call: Model<CallDoc>;
   acd: AcdStore;
-  commands: Queue<TelephonyCommand>;
+  /** the command queue of a telephony instance */
+  commands: (instance: string) => Queue<TelephonyCommand>;
   log: Logger;
   clock: () => Date;
   strategy?: Strategy;
@@ -95,14 +84,39 @@ export interface CallEngineDeps {
   elderly?: ReadonlySet<string>;
   /** priority of each line's calls (e.g. 万人助万企 ahead of the main line) */
   linePriority?: Readonly<Record<string, number>>;
+  /** the SIP user of an agent (the directory username) */
+  sipUserOf?: (agentId: string) => Promise<string | null>;
+  /** earlier tickets of a phone number, newest first, for the screen pop */
+  history?: (phone: string) => Promise<CallerCard['earlierTickets']>;
+  /** numbers with this many earlier tickets in the history are repeat callers (default 3) */
+  repeatCallerTickets?: number;
+  notify?: CallNotifier;
+  /** ring an agent this long before trying the next one (ms, default 15 000) */
+  ringTimeoutMs?: number;
+  /** overflow / maximum wait per agent group */
+  overflow?: (group: string) => OverflowPolicy | null;
+  transferTargets?: readonly TransferTarget[];
+  /** is the agent reachable: phone registered, console connected (reconciliation) */
+  presence?: (agentId: string) => Promise<{ phone: boolean; console: boolean }>;
 }
 
+export const DEFAULT_TRANSFER_TARGETS: readonly TransferTarget[] = [
+  { key: '110', name: '公安110' },
+  { key: '119', name: '消防119' },
+  { key: '120', name: '急救120' },
+  { key: '122', name: '交警122' },
+];
+
 export type OfferedOutcome = 'queued' | 'redelivered' | 'ended';
+
+/** Thrown to make BullMQ retry an event that arrived before the one it depends on. */
+export class OutOfOrderError extends Error {}
 
 export class CallEngine {
   private readonly strategy: Strategy;
   private readonly elderly: ReadonlySet<string>;
   private readonly linePriority: Readonly<Record<string, number>>;
+  private readonly sipUsers = new Map<string, { user: string | null; at: number }>();
 
   constructor(private readonly deps: CallEngineDeps) {
     this.strategy = deps.strategy ?? 'longest_idle';
@@ -112,6 +126,22 @@ export class CallEngine {
 
   get acd(): AcdStore {
     return this.deps.acd;
+  }
+
+  get ringTimeoutMs(): number {
+    return this.deps.ringTimeoutMs ?? 15_000;
+  }
+
+  get transferTargets(): readonly TransferTarget[] {
+    return this.deps.transferTargets ?? DEFAULT_TRANSFER_TARGETS;
+  }
+
+  private notify(rooms: string[], event: string, payload: Record<string, unknown>): void {
+    try {
+      this.deps.notify?.(rooms, event, payload);
+    } catch (err) {
+      this.deps.log.warn({ err, event }, 'call notification failed');
+    }
   }
 
   // ----- call events --------------------------------------------------------------------------
@@ -125,6 +155,7 @@ export class CallEngine {
     try {
       const created = await this.deps.Call.create({
         _id: ev.callId,
+        instance: ev.instance,
         line: ev.line,
         lineName: ev.lineName,
         fromNumber: ev.fromNumber,
@@ -135,6 +166,8 @@ export class CallEngine {
         queuedAt: now,
         priority,
         outcome: 'queued',
+        fromGateway: ev.fromGateway ?? null,
+        gatewayReference: ev.gatewayReference ?? null,
         createdAt: now,
       });
       rec = created.toObject();
@@ -146,7 +179,7 @@ export class CallEngine {
       rec = found;
       outcome = 'redelivered';
     }
-    if (rec.outcome !== 'queued') return 'ended'; // abandoned (or later: answered) meanwhile
+    if (rec.outcome !== 'queued') return 'ended'; // abandoned (or answered) meanwhile
     await this.deps.acd.enqueue({
       callId: rec._id,
       line: rec.line,
@@ -163,17 +196,18 @@ export class CallEngine {
       await this.deps.acd.abandon(ev.callId, new Date(after.abandonedAt ?? now).getTime());
       return 'ended';
     }
+    if (outcome === 'queued') this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'queued', callId: ev.callId });
     await this.dispatch();
     // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent.
-    await this.resendRing(ev.callId, rec.sdp);
+    await this.resendRing(ev.callId);
     return outcome;
   }
 
   /** `call.abandoned`: the caller hung up before an agent answered → CDR + callback task. */
-  async abandoned(ev: CallAbandonedEvent): Promise<CallbackTask | null> {
+  async abandoned(ev: CallAbandoned): Promise<CallbackTask | null> {
     const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, queuedAt: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, '_id' | 'outcome' | 'queuedAt' | 'callbackTaskId'>>();
     // Jobs of one call may run out of order: wait (BullMQ retry with backoff) for the offer.
-    if (!rec) throw new Error(`call ${ev.callId} abandoned before its call.offered was recorded; retrying`);
+    if (!rec) throw new OutOfOrderError(`call ${ev.callId} abandoned before its call.offered was recorded; retrying`);
     if (rec.outcome !== 'queued' && rec.outcome !== 'abandoned') return null; // answered, transferred…
     const at = new Date(ev.at);
     const task = await this.deps.acd.abandon(ev.callId, at.getTime());
@@ -191,7 +225,119 @@ export class CallEngine {
         },
       },
     );
+    this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'abandoned', callId: ev.callId, callbackTaskId: task?.id ?? null });
+    // the agent whose phone was ringing (if any) is free again: give them the next call
+    await this.dispatch();
     return task;
+  }
+
+  /** `call.ring-failed`: the agent's phone did not take the call → that agent on break, next agent. */
+  async ringFailed(ev: CallRingFailed): Promise<Assignment[]> {
+    const r = await this.deps.acd.callEvent(ev.agentId, { type: 'no_answer', callId: ev.callId }, this.deps.clock().getTime());
+    if (r.ok && r.changed) {
+      this.deps.log.info({ callId: ev.callId, agentId: ev.agentId, reason: ev.reason, status: ev.status }, 'agent did not answer: on break, call back in the queue');
+      this.notify([`agent:${ev.agentId}`, 'supervisors'], 'agent.state', { agentId: ev.agentId, state: r.agent.state, reason: `ring-${ev.reason}` });
+    }
+    return this.dispatch();
+  }
+
+  /** `call.answered`: the agent is on the call; the caller card pops on the agent's console. */
+  async answered(ev: CallAnswered): Promise<CallerCard> {
+    const rec = await this.deps.Call.findById(ev.callId).lean<CallDoc>();
+    if (!rec) throw new OutOfOrderError(`call ${ev.callId} answered before its call.offered was recorded; retrying`);
+    const at = new Date(ev.at);
+    const r = await this.deps.acd.callEvent(ev.agentId, { type: 'answered', callId: ev.callId }, at.getTime());
+    if (!r.ok) {
+      // Telephony connected the call, so the agent is on it whatever the ACD thought (an offer
+      // expired by the safety sweep just before the answer): repair the agent's record.
+      this.deps.log.warn({ callId: ev.callId, agentId: ev.agentId, err: r.error }, 'answer for an offer the ACD no longer had: agent set on_call');
+      await this.deps.acd.abandonQuietly(ev.callId);
+      const cur = await this.ensureAgent(ev.agentId);
+      await this.deps.acd.putAgent({ ...cur, state: 'on_call', since: at.getTime(), offer: null, callId: ev.callId });
+    }
+    if (rec.outcome === 'queued') {
+      const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
+      await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'answered', answeredAt: at, answeredBy: ev.agentId, agentId: ev.agentId, waitedMs } });
+    }
+    const card = await this.callerCard(rec, at);
+    this.notify([`agent:${ev.agentId}`], 'call.answered', { ...card });
+    this.notify(['supervisors'], 'acd.changed', { reason: 'answered', callId: ev.callId, agentId: ev.agentId });
+    return card;
+  }
+
+  async callerCard(rec: Pick<CallDoc, '_id' | 'fromNumber' | 'displayName' | 'line' | 'lineName' | 'fromGateway' | 'gatewayReference'>, at: Date): Promise<CallerCard> {
+    const earlier = rec.fromNumber && this.deps.history ? await this.deps.history(rec.fromNumber).catch(() => []) : [];
+    return {
+      callId: rec._id,
+      fromNumber: rec.fromNumber,
+      displayName: rec.displayName,
+      line: rec.line,
+      lineName: rec.lineName,
+      elderly: this.elderly.has(rec.fromNumber),
+      repeatCaller: earlier.length >= (this.deps.repeatCallerTickets ?? 3),
+      fromGateway: rec.fromGateway ?? null,
+      gatewayReference: rec.gatewayReference ?? null,
+      earlierTickets: earlier,
+      answeredAt: at.toISOString(),
+    };
+  }
+
+  /** `call.ended`: close the record; the agent goes to after-call work (wrap-up). */
+  async ended(ev: CallEnded): Promise<void> {
+    const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredAt: 1, answeredBy: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredAt' | 'answeredBy'>>();
+    if (!rec || rec.outcome === 'queued') throw new OutOfOrderError(`call ${ev.callId} ended before its answer was recorded; retrying`);
+    if (rec.outcome !== 'answered' && rec.outcome !== 'transferred') return; // redelivered
+    const at = new Date(ev.at);
+    const talkMs = rec.answeredAt ? Math.max(0, at.getTime() - new Date(rec.answeredAt).getTime()) : null;
+    await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'ended', endedAt: at, talkMs, endedBy: ev.by, endReason: ev.reason } });
+    if (rec.answeredBy && rec.outcome === 'answered') {
+      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: true }, at.getTime());
+      if (r.ok && r.changed) this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'call-ended' });
+    }
+    if (rec.answeredBy) this.notify([`agent:${rec.answeredBy}`], 'call.ended', { callId: ev.callId, by: ev.by, reason: ev.reason, at: ev.at });
+  }
+
+  /**
+   * One-click transfer (转110…) asked by the agent on the call (or a supervisor): recorded as
+   * pending on the call record, then commanded to telephony. The outcome comes back as
+   * `call.transfer-result`.
+   */
+  async requestTransfer(callId: string, target: string, actor: { id: string; role: string }): Promise<CallTransfer> {
+    const t = this.transferTargets.find((x) => x.key === target);
+    if (!t) throw new AppError('VALIDATION_FAILED', `unknown transfer target ${target}; configured: ${this.transferTargets.map((x) => x.key).join(', ')}`);
+    const rec = await this.deps.Call.findById(callId, { outcome: 1, answeredBy: 1, transfer: 1, instance: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer' | 'instance'>>();
+    if (!rec) throw new AppError('NOT_FOUND', 'call not found');
+    if (rec.outcome !== 'answered') throw new AppError('INVALID_TRANSITION', `call is ${rec.outcome}: only a call in progress can be transferred`);
+    if (actor.role !== 'supervisor' && rec.answeredBy !== actor.id) throw new AppError('ACTION_FORBIDDEN', 'only the agent on the call (or a supervisor) may transfer it');
+    const now = this.deps.clock();
+    if (rec.transfer?.outcome === 'pending' && now.getTime() - new Date(rec.transfer.requestedAt).getTime() < 60_000) {
+      throw new AppError('TRANSFER_PENDING', 'a transfer of this call is already in progress');
+    }
+    const requestId = randomUUID();
+    const transfer: CallTransfer = { target: t.key, targetName: t.name, by: actor.id, requestedAt: now, outcome: 'pending', at: null, reason: null, requestId };
+    await this.deps.Call.updateOne({ _id: callId }, { $set: { transfer } });
+    await this.deps.commands(rec.instance).add('transfer', { callId, requestId, target: t.key, by: actor.id }, { jobId: commandJobId.transfer({ callId, requestId }) });
+    this.deps.log.info({ callId, target: t.key, by: actor.id }, 'transfer requested');
+    return transfer;
+  }
+
+  /** `call.transfer-result`: record the outcome; on success the agent is free (wrap-up). */
+  async transferResult(ev: CallTransferResult): Promise<void> {
+    const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredBy: 1, transfer: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer'>>();
+    if (!rec) return;
+    if (!rec.transfer || rec.transfer.requestId !== ev.requestId) return; // stale or unknown request
+    if (rec.transfer.outcome !== 'pending') return; // redelivered
+    const at = new Date(ev.at);
+    const set: Record<string, unknown> = { 'transfer.outcome': ev.outcome, 'transfer.at': at, 'transfer.reason': ev.reason };
+    if (ev.outcome === 'connected' && rec.outcome === 'answered') set.outcome = 'transferred';
+    await this.deps.Call.updateOne({ _id: ev.callId }, { $set: set });
+    if (ev.outcome === 'connected' && rec.answeredBy) {
+      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: true }, at.getTime());
+      if (r.ok && r.changed) this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'transferred' });
+    }
+    const payload = { callId: ev.callId, target: ev.target, targetName: rec.transfer.targetName, outcome: ev.outcome, reason: ev.reason, by: rec.transfer.by, at: ev.at };
+    this.notify([`agent:${rec.transfer.by}`, ...(rec.answeredBy && rec.answeredBy !== rec.transfer.by ? [`agent:${rec.answeredBy}`] : []), 'supervisors'], 'call.transfer', payload);
+    this.deps.log.info(payload, 'transfer result');
   }
 
   // ----- distribution -------------------------------------------------------------------------
@@ -201,23 +347,104 @@ export class CallEngine {
     const now = this.deps.clock().getTime();
     const won = await this.deps.acd.distribute(now, this.strategy);
     for (const a of won) {
-      const rec = await this.deps.Call.findById(a.callId, { sdp: 1 }).lean<Pick<CallDoc, 'sdp'>>();
       await this.deps.Call.updateOne({ _id: a.callId }, { $set: { ringingAt: new Date(now), agentId: a.agentId } });
-      await this.sendRing(a.callId, a.agentId, now, rec?.sdp ?? '');
+      await this.sendRing(a.callId, a.agentId, now);
     }
     if (won.length > 0) this.deps.log.info({ offers: won.map((a) => ({ callId: a.callId, agentId: a.agentId, waitedMs: a.waitedMs })) }, 'calls offered to agents');
     return won;
   }
 
-  private async sendRing(callId: string, agentId: string, offerAt: number, sdp: string): Promise<void> {
-    await this.deps.commands.add('ring', { callId, agentId, sdp }, { jobId: ringJobId(callId, agentId, offerAt) });
+  private async sipUserOf(agentId: string): Promise<string | null> {
+    if (!this.deps.sipUserOf) return agentId;
+    const hit = this.sipUsers.get(agentId);
+    const now = Date.now();
+    if (hit && now - hit.at < 60_000) return hit.user;
+    const user = await this.deps.sipUserOf(agentId);
+    this.sipUsers.set(agentId, { user, at: now });
+    return user;
   }
 
-  private async resendRing(callId: string, sdp: string): Promise<void> {
+  private async sendRing(callId: string, agentId: string, offerAt: number): Promise<void> {
+    const rec = await this.deps.Call.findById(callId, { instance: 1, sdp: 1 }).lean<Pick<CallDoc, 'instance' | 'sdp'>>();
+    const sipUser = await this.sipUserOf(agentId);
+    if (!rec || !sipUser) {
+      // no phone to ring (not an agent any more): treat as no answer, the call goes back
+      await this.ringFailed({ type: 'call.ring-failed', callId, agentId, offerAt, reason: 'unregistered', status: null, at: new Date(offerAt).toISOString() });
+      return;
+    }
+    const cmd = { callId, agentId, sipUser, offerAt, sdp: rec.sdp, ringTimeoutMs: this.ringTimeoutMs };
+    await this.deps.commands(rec.instance).add('ring', cmd, { jobId: commandJobId.ring(cmd) });
+  }
+
+  private async resendRing(callId: string): Promise<void> {
     const c = await this.deps.acd.call(callId);
     if (!c?.offeredTo) return;
     const agent = await this.deps.acd.getAgent(c.offeredTo);
-    if (agent?.offer?.callId === callId) await this.sendRing(callId, agent.agentId, agent.offer.at, sdp);
+    if (agent?.offer?.callId === callId) await this.sendRing(callId, agent.agentId, agent.offer.at);
+  }
+
+  private async stopRing(callId: string, agentId: string, offerAt: number): Promise<void> {
+    const rec = await this.deps.Call.findById(callId, { instance: 1 }).lean<Pick<CallDoc, 'instance'>>();
+    if (!rec) return;
+    const cmd = { callId, agentId, offerAt };
+    await this.deps.commands(rec.instance).add('stop-ring', cmd, { jobId: commandJobId.stopRing(cmd) });
+  }
+
+  /**
+   * The periodic safety net (every instance may run it; each step is atomic in Redis):
+   * offers that rang far longer than the ring timeout without any event (telephony died, an
+   * event was lost) are withdrawn; calls past the maximum wait overflow or become callback tasks
+   * (and telephony is told to end them); agents whose phone and console are both gone are logged
+   * out; then a distribution round.
+   */
+  async tick(): Promise<{ expired: string[]; overflowed: string[]; callbacks: string[]; loggedOut: string[] }> {
+    const now = this.deps.clock().getTime();
+    const expired = await this.deps.acd.expireOffers(now, this.ringTimeoutMs + 10_000);
+    const out = { expired, overflowed: [] as string[], callbacks: [] as string[], loggedOut: [] as string[] };
+    if (this.deps.overflow) {
+      const r = await this.deps.acd.sweepOverflow(now, this.deps.overflow);
+      out.overflowed = r.overflowed;
+      for (const task of r.callbacks) {
+        out.callbacks.push(task.callId);
+        const rec = await this.deps.Call.findById(task.callId, { instance: 1, queuedAt: 1 }).lean<Pick<CallDoc, 'instance' | 'queuedAt'>>();
+        if (!rec) continue;
+        const at = new Date(now);
+        await this.deps.Call.updateOne(
+          { _id: task.callId },
+          { $set: { outcome: 'abandoned', abandonedAt: at, endedAt: at, abandonReason: 'max-wait-callback', callbackTaskId: task.id, waitedMs: rec.queuedAt ? now - new Date(rec.queuedAt).getTime() : null } },
+        );
+        await this.deps.commands(rec.instance).add('end', { callId: task.callId, reason: 'max-wait-callback' }, { jobId: commandJobId.end({ callId: task.callId }) });
+      }
+    }
+    if (this.deps.presence) out.loggedOut = await this.reconcilePresence();
+    if (expired.length + out.overflowed.length + out.callbacks.length + out.loggedOut.length > 0) {
+      this.deps.log.info(out, 'ACD sweep');
+      this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'sweep' });
+    }
+    await this.dispatch();
+    return out;
+  }
+
+  /**
+   * Agent state is never stuck (issue 4 item 3): an agent who is available (or on break, wrap-up)
+   * while neither the phone is registered nor a console is connected is logged out by the system,
+   * so calls stop going to a phone that vanished.
+   */
+  private async reconcilePresence(): Promise<string[]> {
+    const out: string[] = [];
+    for (const a of await this.deps.acd.listAgents()) {
+      if (a.state === 'logged_out' || a.state === 'on_call') continue;
+      const p = await this.deps.presence!(a.agentId);
+      const reachable = a.state === 'available' ? p.phone && p.console : p.phone || p.console;
+      if (reachable) continue;
+      const r = await this.deps.acd.changeState(a.agentId, 'logged_out', 'system', this.deps.clock().getTime());
+      if (r.ok && r.changed) {
+        out.push(a.agentId);
+        if (r.requeued && a.offer) await this.stopRing(r.requeued, a.agentId, a.offer.at);
+        this.notify([`agent:${a.agentId}`, 'supervisors'], 'agent.state', { agentId: a.agentId, state: 'logged_out', reason: p.phone ? 'console-gone' : 'phone-unregistered' });
+      }
+    }
+    return out;
   }
 
   // ----- agents -------------------------------------------------------------------------------
@@ -237,7 +464,7 @@ export class CallEngine {
    * available gets the next waiting call.
    */
   async changeState(agentId: string, to: AgentState, actor: StateActor): Promise<AgentStatus> {
-    await this.ensureAgent(agentId);
+    const before = await this.ensureAgent(agentId);
     const now = this.deps.clock().getTime();
     let r;
     try {
@@ -247,9 +474,8 @@ export class CallEngine {
       throw err;
     }
     if (!r.ok) throw new AppError(r.error.code, r.error.message);
-    if (r.requeued) {
-      await this.deps.commands.add('stop-ring', { callId: r.requeued, agentId }, { jobId: stopRingJobId(r.requeued, agentId, now) });
-    }
+    if (r.requeued && before.offer?.callId === r.requeued) await this.stopRing(r.requeued, agentId, before.offer.at);
+    if (r.changed) this.notify([`agent:${agentId}`, 'supervisors'], 'agent.state', { agentId, state: to, reason: actor });
     if (r.changed && (to === 'available' || r.requeued)) await this.dispatch();
     return stripVersion((await this.deps.acd.getAgent(agentId)) ?? r.agent);
   }

@@ -10,12 +10,18 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 
-export const CALL_OUTCOMES = ['queued', 'abandoned', 'callback', 'answered', 'transferred', 'ended'] as const;
+/**
+ * queued: waiting or ringing; abandoned: the caller left before an answer; answered: talking to an
+ * agent; transferred: handed to a gateway (110…) and still up; ended: answered and finished.
+ */
+export const CALL_OUTCOMES = ['queued', 'abandoned', 'answered', 'transferred', 'ended'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 export interface CallDoc {
   /** telephony call id (SIP Call-ID of the caller's leg) */
   _id: string;
+  /** the telephony instance holding the call: its commands go to that instance's queue */
+  instance: string;
   line: string;
   lineName: string;
   fromNumber: string;
@@ -41,12 +47,45 @@ export interface CallDoc {
   waitedMs: number | null;
   callbackTaskId: string | null;
   ticketIds: string[];
+  /** the agent who answered (agentId is the last agent offered, answered or not) */
+  answeredBy: string | null;
+  /** answered → ended (ms); null while talking or when never answered */
+  talkMs: number | null;
+  /** who hung up: 'caller' | 'agent' | 'system' (telephony restart, stale record) */
+  endedBy: string | null;
+  endReason: string | null;
+  /** one-click transfer (转110 etc.), the last one asked for */
+  transfer: CallTransfer | null;
+  /** set when the call came from a partner gateway (e.g. '110' handing a non-police matter over) */
+  fromGateway: string | null;
+  /** the partner's reference for the matter (e.g. 110's incident number), from a SIP header */
+  gatewayReference: string | null;
   createdAt: Date;
+}
+
+export const TRANSFER_OUTCOMES = ['pending', 'connected', 'failed'] as const;
+export type TransferOutcome = (typeof TRANSFER_OUTCOMES)[number];
+
+export interface CallTransfer {
+  /** target key, e.g. '110', '119', '120', '122' */
+  target: string;
+  targetName: string;
+  /** user id of the agent (or supervisor) who asked */
+  by: string;
+  requestedAt: Date;
+  outcome: TransferOutcome;
+  /** when the outcome became known */
+  at: Date | null;
+  /** failure cause (SIP status / timeout), null on success */
+  reason: string | null;
+  /** identifies the request in telephony's answer */
+  requestId: string;
 }
 
 const schema = new Schema<CallDoc>(
   {
     _id: { type: String, required: true },
+    instance: { type: String, default: 'tel1' },
     line: { type: String, required: true },
     lineName: { type: String, default: '' },
     fromNumber: { type: String, default: '' },
@@ -66,6 +105,28 @@ const schema = new Schema<CallDoc>(
     waitedMs: { type: Number, default: null },
     callbackTaskId: { type: String, default: null },
     ticketIds: { type: [String], default: [] },
+    answeredBy: { type: String, default: null },
+    talkMs: { type: Number, default: null },
+    endedBy: { type: String, default: null },
+    endReason: { type: String, default: null },
+    transfer: {
+      type: new Schema<CallTransfer>(
+        {
+          target: String,
+          targetName: String,
+          by: String,
+          requestedAt: Date,
+          outcome: { type: String, enum: TRANSFER_OUTCOMES },
+          at: { type: Date, default: null },
+          reason: { type: String, default: null },
+          requestId: String,
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
+    fromGateway: { type: String, default: null },
+    gatewayReference: { type: String, default: null },
     createdAt: { type: Date, default: () => new Date() },
   },
   { versionKey: false },
@@ -98,5 +159,22 @@ export function presentCall(c: CallDoc): Record<string, unknown> {
     waitedMs: c.waitedMs ?? null,
     callbackTaskId: c.callbackTaskId ?? null,
     ticketIds: c.ticketIds ?? [],
+    answeredBy: c.answeredBy ?? null,
+    talkMs: c.talkMs ?? null,
+    endedBy: c.endedBy ?? null,
+    endReason: c.endReason ?? null,
+    transfer: c.transfer
+      ? {
+          target: c.transfer.target,
+          targetName: c.transfer.targetName,
+          by: c.transfer.by,
+          requestedAt: iso(c.transfer.requestedAt),
+          outcome: c.transfer.outcome,
+          at: iso(c.transfer.at),
+          reason: c.transfer.reason ?? null,
+        }
+      : null,
+    fromGateway: c.fromGateway ?? null,
+    gatewayReference: c.gatewayReference ?? null,
   };
 }

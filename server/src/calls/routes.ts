@@ -13,6 +13,7 @@ import type { ApiRouter } from '../http/router.js';
 import { AGENT_STATES } from './acd.js';
 import { presentAgent, type CallEngine } from './engine.js';
 import { presentCall, type CallDoc } from './model.js';
+import type { SipCredentials } from './sip-credentials.js';
 
 /** States an agent may ask for; `on_call` only comes from telephony (answered). */
 const OWN_STATES = ['logged_out', 'available', 'break', 'wrap_up'] as const;
@@ -25,8 +26,53 @@ const CONSOLE_ROLES = ['agent', 'window'] as const;
 /** Roles that take calls: the only users a supervisor may set a state for. */
 const TAKES_CALLS = new Set<string>(CONSOLE_ROLES);
 
-export function callRoutes(api: ApiRouter, deps: { engine: CallEngine; Call: Model<CallDoc>; User: Model<UserDoc> }): void {
-  const { engine, Call, User } = deps;
+const transferBody = z.object({ target: z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be a transfer target key such as 110') });
+const sipPasswordBody = z.object({ password: z.string().min(8, 'at least 8 characters').max(128) });
+
+export function callRoutes(api: ApiRouter, deps: { engine: CallEngine; Call: Model<CallDoc>; User: Model<UserDoc>; sipCredentials: SipCredentials }): void {
+  const { engine, Call, User, sipCredentials } = deps;
+
+  api.add({
+    method: 'post',
+    path: '/calls/:id/transfer',
+    tag: 'calls',
+    summary: 'One-click transfer of the live call (转110, 119, 120, 122); the outcome arrives as a `call.event` of type `call.transfer`',
+    roles: ['agent', 'window', 'supervisor'],
+    params: callParams,
+    body: transferBody,
+    status: 202,
+    async handler({ actor, params, body }) {
+      const t = await engine.requestTransfer(params.id, body.target, actor);
+      return { callId: params.id, target: t.target, targetName: t.targetName, by: t.by, requestedAt: t.requestedAt.toISOString(), outcome: t.outcome };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/calls/transfer-targets',
+    tag: 'calls',
+    summary: 'The configured one-click transfer targets',
+    roles: HOTLINE_ROLES,
+    async handler() {
+      return { items: engine.transferTargets };
+    },
+  });
+
+  api.add({
+    method: 'put',
+    path: '/agents/:id/sip-password',
+    tag: 'calls',
+    summary: "Set the SIP password of an agent's phone (only its digest HA1 is stored)",
+    roles: ['admin', 'supervisor'],
+    params: userParams,
+    body: sipPasswordBody,
+    async handler({ params, body }) {
+      const user = await User.findById(params.id, { role: 1 }).lean<Pick<UserDoc, 'role'>>();
+      if (!user || !TAKES_CALLS.has(user.role)) throw notFound('agent');
+      await sipCredentials.setPassword(params.id, body.password);
+      return { agentId: params.id, realm: sipCredentials.realm, updated: true };
+    },
+  });
 
   api.add({
     method: 'get',

@@ -5,44 +5,30 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { CALL_EVENTS_QUEUE, type CallAbandonedEvent, type CallEngine, type CallOfferedEvent } from './engine.js';
-
-const callId = z.string().min(1).max(256);
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date');
-
-const offeredSchema = z.object({
-  type: z.literal('call.offered'),
-  callId,
-  line: z.string().min(1).max(64),
-  lineName: z.string().max(200),
-  fromNumber: z.string().max(64),
-  displayName: z.string().max(200),
-  toNumber: z.string().max(64),
-  sdp: z.string().max(64 * 1024),
-  receivedAt: isoTime,
-});
-
-const abandonedSchema = z.object({
-  type: z.literal('call.abandoned'),
-  callId,
-  line: z.string().min(1).max(64),
-  reason: z.string().min(1).max(64),
-  finalStatus: z.number().int(),
-  at: isoTime,
-});
-
-const eventSchema = z.discriminatedUnion('type', [offeredSchema, abandonedSchema]);
+import type { CallEngine } from './engine.js';
+import { CALL_EVENTS_QUEUE, callEventSchema } from './telephony-contract.js';
 
 /** Process one job's data (exported for tests): throws UnrecoverableError when malformed. */
 export async function handleCallEvent(engine: CallEngine, name: string, data: unknown): Promise<unknown> {
-  const r = eventSchema.safeParse(data);
+  const r = callEventSchema.safeParse(data);
   if (!r.success || r.data.type !== name) {
     throw new UnrecoverableError(`malformed call event job ${name}: ${r.success ? 'name and type differ' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const ev = r.data;
-  if (ev.type === 'call.offered') return engine.offered(ev satisfies CallOfferedEvent);
-  return engine.abandoned(ev satisfies CallAbandonedEvent);
+  switch (ev.type) {
+    case 'call.offered':
+      return engine.offered(ev);
+    case 'call.abandoned':
+      return engine.abandoned(ev);
+    case 'call.ring-failed':
+      return engine.ringFailed(ev);
+    case 'call.answered':
+      return engine.answered(ev);
+    case 'call.ended':
+      return engine.ended(ev);
+    case 'call.transfer-result':
+      return engine.transferResult(ev);
+  }
 }
 
 export function startCallEventWorker(opts: {

@@ -49,6 +49,24 @@ const schema = z.object({
   TIMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Run BullMQ workers in this process (turn off for API-only instances). */
   RUN_WORKERS: bool.default(true),
+
+  /** SIP digest realm of the agents' phones (telephony uses the same); HA1s are per realm. */
+  SIP_REALM: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/).default('hotline.local'),
+  /** Ring an agent's phone this long before offering the call to the next agent, ms. */
+  RING_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+  /** How often the ACD safety sweep runs (lost offers, overflow, agent presence), ms. */
+  ACD_TICK_MS: z.coerce.number().int().min(200).default(2000),
+  /** A caller waiting longer than this becomes a callback task (0: never), seconds. */
+  ACD_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).default(0),
+  /** Log agents out whose phone and console are both gone (reconciliation). */
+  ACD_PRESENCE_CHECK: bool.default(true),
+  /** 老年人优先: comma-separated caller numbers served first. */
+  ELDERLY_NUMBERS: z.string().default(''),
+  /** One-click transfer targets `key:name,…`; telephony maps each key to its gateway. */
+  TRANSFER_TARGETS: z
+    .string()
+    .regex(/^[0-9A-Za-z_-]{1,32}:[^,]{1,50}(,[0-9A-Za-z_-]{1,32}:[^,]{1,50})*$/, 'must look like 110:公安110,119:消防119')
+    .default('110:公安110,119:消防119,120:急救120,122:交警122'),
 });
 
 export type Env = z.output<typeof schema>;

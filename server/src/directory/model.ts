@@ -32,6 +32,8 @@ export interface UserDoc {
   role: UserRole;
   departmentId: string | null;
   passwordHash: string;
+  /** SIP digest credentials of the user's phone (agents): MD5(user:realm:password), never the password */
+  sip?: { ha1: string; realm: string } | null;
   active: boolean;
   createdAt: Date;
 }
@@ -58,6 +60,7 @@ const userSchema = new Schema<UserDoc>(
     username: { type: String, required: true },
     name: { type: String, required: true },
     role: { type: String, enum: USER_ROLES, required: true },
+    sip: { type: new Schema({ ha1: String, realm: String }, { _id: false }), default: null },
     departmentId: { type: String, default: null },
     passwordHash: { type: String, required: true },
     active: { type: Boolean, default: true },

@@ -17,7 +17,7 @@ try {
   if (process.argv.includes('--if-empty') && (await dir.User.estimatedDocumentCount()) > 0) {
     console.log('seed: users exist, skipping (run without --if-empty to top up the demo data)');
   } else {
-    const r = await seedDemo({ ...dir, Rule: routingRuleModel(conn), Article: articleModel(conn) });
+    const r = await seedDemo({ ...dir, Rule: routingRuleModel(conn), Article: articleModel(conn) }, { sipRealm: process.env.SIP_REALM ?? 'hotline.local' });
     console.log(`seed: ${r.departments} departments, ${r.users} new users. Demo logins (password ${DEMO_PASSWORD}):`);
     for (const u of DEMO_USERS) console.log(`  ${u.username.padEnd(10)} ${u.role.padEnd(11)} ${u.name}`);
   }

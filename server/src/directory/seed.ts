@@ -1,5 +1,6 @@
 import type { Model } from 'mongoose';
 import { hashPassword } from '../auth/password.js';
+import { sipHa1 } from '../calls/sip-credentials.js';
 import type { RoutingRuleDoc } from '../dispatch/model.js';
 import type { ArticleDoc } from '../knowledge/model.js';
 import { terms } from '../knowledge/tokenize.js';
@@ -10,7 +11,11 @@ import { DEMO_ARTICLES, DEMO_DEPARTMENTS, DEMO_PASSWORD, DEMO_RULES, DEMO_USERS 
  * Load the demo city. Idempotent: departments, rules and articles are upserted by key; users
  * are inserted only if absent, so a changed password is never reset by a re-seed.
  */
-export async function seedDemo(m: DirectoryModels & { Rule: Model<RoutingRuleDoc>; Article: Model<ArticleDoc> }): Promise<{ departments: number; users: number }> {
+export async function seedDemo(
+  m: DirectoryModels & { Rule: Model<RoutingRuleDoc>; Article: Model<ArticleDoc> },
+  opts: { sipRealm?: string } = {},
+): Promise<{ departments: number; users: number }> {
+  const sipRealm = opts.sipRealm ?? 'hotline.local';
   for (const d of DEMO_DEPARTMENTS) {
     await m.Department.updateOne({ _id: d._id }, { $set: { ...d, active: true } }, { upsert: true });
   }
@@ -19,7 +24,17 @@ export async function seedDemo(m: DirectoryModels & { Rule: Model<RoutingRuleDoc
   for (const u of DEMO_USERS) {
     const r = await m.User.updateOne(
       { _id: u.username },
-      { $setOnInsert: { ...u, _id: u.username, passwordHash, active: true, createdAt: new Date() } },
+      {
+        $setOnInsert: {
+          ...u,
+          _id: u.username,
+          passwordHash,
+          // demo phones register with the demo password (agents and window clerks take calls)
+          sip: u.role === 'agent' || u.role === 'window' ? { ha1: sipHa1(u.username, sipRealm, DEMO_PASSWORD), realm: sipRealm } : null,
+          active: true,
+          createdAt: new Date(),
+        },
+      },
       { upsert: true },
     );
     users += r.upsertedCount;

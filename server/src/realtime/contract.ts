@@ -15,8 +15,19 @@ export interface TicketEventMessage {
   data: Record<string, unknown>;
 }
 
+/**
+ * Calls and the ACD (server/src/calls/engine.ts): `call.answered` (the caller card, to the agent
+ * who answered), `call.ended`, `call.transfer` (outcome of 转110…), `agent.state`, `acd.changed`.
+ */
+export interface CallEventMessage {
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
 export interface ServerToClient {
   'ticket.event': (msg: TicketEventMessage) => void;
+  'call.event': (msg: CallEventMessage) => void;
   hello: (msg: { userId: string; role: string; rooms: string[] }) => void;
 }
 

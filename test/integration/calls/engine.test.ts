@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_EVENTS_QUEUE, TELEPHONY_COMMANDS_QUEUE, type RingCommand } from '../../../server/src/calls/engine.js';
+import { CALL_EVENTS_QUEUE, commandsQueueName, type RingCommand } from '../../../server/src/calls/telephony-contract.js';
 import { callModel } from '../../../server/src/calls/model.js';
 import { createBullmqPublisher, type CallAbandoned, type CallEventPublisher, type CallOffered } from '../../../telephony/src/call-events.js';
 import { serviceUrls, startTestApp, type TestApp } from '../../helpers/app.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
   await redis.ping(); // the publisher fails fast unless its connection is ready
   publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-  commands = new Queue(TELEPHONY_COMMANDS_QUEUE, { connection: redis, prefix: t.prefix });
+  commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
   events = new Queue(CALL_EVENTS_QUEUE, { connection: redis, prefix: t.prefix });
 });
 
@@ -50,6 +50,7 @@ const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r
 const offered = (callId: string, fromNumber: string, o: Partial<CallOffered> = {}): CallOffered => ({
   type: 'call.offered',
   callId,
+  instance: 'tel1',
   line: 'main',
   lineName: '12345政务服务便民热线',
   fromNumber,
@@ -102,8 +103,8 @@ describe('call.offered → CDR and ACD queue → ring', () => {
       return js.length > 0 ? js : null;
     });
     expect(rings).toHaveLength(1);
-    expect(rings[0]!.data).toEqual({ callId: c1, agentId: 'agent1', sdp: SDP });
-    expect(rings[0]!.id).toMatch(/^ring-[0-9a-f]{32}-agent1-\d+$/);
+    expect(rings[0]!.data).toEqual({ callId: c1, agentId: 'agent1', sipUser: 'agent1', sdp: SDP, offerAt: expect.any(Number), ringTimeoutMs: 15_000 });
+    expect(rings[0]!.id).toMatch(/^ring-[0-9a-f]{32}-[0-9a-f]{12}-\d+$/);
     expect(await queueIds()).toEqual([]); // ringing calls are no longer waiting
     expect(await cdr(c1)).toMatchObject({ outcome: 'queued', agentId: 'agent1', ringingAt: expect.any(String) });
   });

@@ -1,0 +1,174 @@
+// The telephony adapter as one unit: one UDP SIP stack shared by the registrar (REGISTER) and the
+// call relay (everything else), call events out to the engine (BullMQ `call-events`), commands in
+// from it (BullMQ `telephony-commands-<instance>`), agents' credentials and bindings in Redis so
+// several engine and telephony instances share them.
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { SipMessage } from 'sip';
+import {
+  COMMAND_SCHEMAS,
+  commandsQueueName,
+  ENGINE_HEARTBEAT_KEY,
+  INSTANCE_ID,
+  SIP_BINDINGS_PREFIX,
+  SIP_CREDENTIALS_KEY,
+  type CommandName,
+} from '../../server/src/calls/telephony-contract.js';
+import { CallRelay, type RelayOptions } from './b2bua.js';
+import type { BindingStore } from './binding-store.js';
+import { createBullmqPublisher, type CallEventPublisher } from './call-events.js';
+import type { CredentialLookup } from './digest.js';
+import { createRegistrar, type RegistrarHandler, type RegistrarOptions } from './registrar.js';
+import { RedisBindingStore } from './redis-binding-store.js';
+import { silentLogger, startSipStack, type RunningStack, type SipLogger } from './sip-stack.js';
+import { RedisDialogSnapshots } from './snapshots.js';
+
+export interface TelephonyOptions extends Omit<RelayOptions, 'contactHost' | 'port' | 'bindings' | 'realm' | 'engineHealthy' | 'snapshots'> {
+  address: string;
+  port: number;
+  /** host in our Contact/From (default `address`); set it when binding 0.0.0.0 or behind NAT */
+  contactHost?: string;
+  realm: string;
+  redisUrl: string;
+  /** BullMQ / key prefix, `{hotline}` by default */
+  queuePrefix?: string;
+  /** default: the HA1 hash the engine mirrors from the directory (`<prefix>:sip:ha1`) */
+  lookupCredentials?: CredentialLookup;
+  /** default: Redis (shared by every instance) */
+  bindings?: BindingStore;
+  registrar?: Partial<Omit<RegistrarOptions, 'address' | 'port' | 'realm' | 'lookupCredentials' | 'store' | 'logger'>>;
+  /** answer 503 unless the engine's heartbeat key exists (default true) */
+  requireEngineHeartbeat?: boolean;
+  /** replaces the heartbeat check (tests) */
+  engineHealthy?: () => boolean | Promise<boolean>;
+  maxMessageSize?: number;
+  commandConcurrency?: number;
+  publisher?: CallEventPublisher;
+  logger?: SipLogger;
+}
+
+export interface TelephonyAdapter {
+  readonly address: string;
+  readonly port: number;
+  readonly instance: string;
+  readonly relay: CallRelay;
+  readonly registrar: RegistrarHandler;
+  readonly bindings: BindingStore;
+  stop(): Promise<void>;
+}
+
+export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdapter> {
+  if (!INSTANCE_ID.test(o.instance)) throw new Error(`telephony instance id ${JSON.stringify(o.instance)} must match ${INSTANCE_ID}`);
+  const log = o.logger ?? silentLogger;
+  const prefix = o.queuePrefix ?? '{hotline}';
+  const onRedisError = (err: unknown): void => log.warn({ event: 'telephony.redis_error', err: String(err) }, 'redis error');
+  // maxRetriesPerRequest 1: during a Redis outage commands fail fast (→ 503) instead of piling up
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  redis.on('error', onRedisError);
+  const workerConn = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  workerConn.on('error', onRedisError);
+  const publisher = o.publisher ?? createBullmqPublisher({ redis, prefix, onError: onRedisError });
+  const bindings = o.bindings ?? new RedisBindingStore(redis, `${prefix}:${SIP_BINDINGS_PREFIX}`);
+  const lookupCredentials: CredentialLookup =
+    o.lookupCredentials ??
+    (async (username) => {
+      const ha1 = await redis.hget(`${prefix}:${SIP_CREDENTIALS_KEY}`, username);
+      return ha1 ? { ha1 } : null;
+    });
+
+  let healthy = { at: 0, value: false };
+  const engineHealthy = async (): Promise<boolean> => {
+    if (o.engineHealthy) return o.engineHealthy();
+    if (o.requireEngineHeartbeat === false) return true;
+    if (Date.now() - healthy.at < 500) return healthy.value;
+    const value = (await redis.exists(`${prefix}:${ENGINE_HEARTBEAT_KEY}`)) === 1;
+    healthy = { at: Date.now(), value };
+    return value;
+  };
+
+  let stack: RunningStack | undefined;
+  const send = (m: SipMessage, cb?: (rs: SipMessage) => void): void => stack?.send(m, cb);
+  const registrar = createRegistrar({ ...o.registrar, realm: o.realm, lookupCredentials, store: bindings, logger: log }, send);
+  const relay = new CallRelay(
+    {
+      ...o,
+      contactHost: o.contactHost ?? o.address,
+      port: o.port,
+      bindings,
+      realm: o.realm,
+      engineHealthy,
+      snapshots: new RedisDialogSnapshots(redis, `${prefix}:telephony:${o.instance}:calls`, onRedisError),
+      logger: log,
+    },
+    publisher,
+    send,
+  );
+  try {
+    stack = await startSipStack(
+      {
+        address: o.address,
+        port: o.port,
+        maxMessageSize: o.maxMessageSize ?? 8192,
+        onOversize: () => {
+          relay.stats.oversizeDropped++;
+        },
+        logger: log,
+        name: 'telephony',
+      },
+      (rq, remote) => {
+        if (rq.method === 'REGISTER') void registrar.handle(rq, remote);
+        else relay.handle(rq, remote);
+      },
+    );
+  } catch (e) {
+    await publisher.close();
+    redis.disconnect();
+    workerConn.disconnect();
+    throw e;
+  }
+  // calls a crashed previous run of this instance left behind are ended before new work comes in
+  await relay.reconcile().catch((err: unknown) => log.error({ event: 'telephony.reconcile_failed', err: String(err) }, 'could not reconcile calls of the previous run'));
+
+  const worker = new Worker(
+    commandsQueueName(o.instance),
+    async (job: Job) => {
+      const schema = COMMAND_SCHEMAS[job.name as CommandName];
+      const parsed = schema?.safeParse(job.data);
+      if (!schema || !parsed?.success) throw new UnrecoverableError(`malformed telephony command ${job.name}`);
+      switch (job.name as CommandName) {
+        case 'ring':
+          return relay.ring(COMMAND_SCHEMAS.ring.parse(job.data));
+        case 'stop-ring':
+          return relay.stopRing(COMMAND_SCHEMAS['stop-ring'].parse(job.data));
+        case 'transfer':
+          return relay.transfer(COMMAND_SCHEMAS.transfer.parse(job.data));
+        case 'end':
+          return relay.endCall(COMMAND_SCHEMAS.end.parse(job.data));
+      }
+    },
+    { connection: workerConn, prefix, concurrency: o.commandConcurrency ?? 64 },
+  );
+  worker.on('error', onRedisError);
+  worker.on('failed', (job, err) => log.warn({ event: 'telephony.command_failed', name: job?.name, err: String(err) }, 'command failed'));
+
+  log.info({ event: 'telephony.listening', address: o.address, port: o.port, instance: o.instance, realm: o.realm }, 'telephony listening');
+  return {
+    address: o.address,
+    port: o.port,
+    instance: o.instance,
+    relay,
+    registrar,
+    bindings,
+    async stop() {
+      // bounded: closing waits for a Redis connection that may never come back
+      await Promise.race([worker.close().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
+      await relay.shutdown();
+      await new Promise((r) => setTimeout(r, 20)); // let the last messages leave the socket
+      stack?.destroy();
+      stack = undefined;
+      if (!o.publisher) await publisher.close();
+      redis.disconnect();
+      workerConn.disconnect();
+    },
+  };
+}

@@ -1,0 +1,872 @@
+// The signalling B2BUA (issue #4 items 2, 4, 6, 9; ARCHITECTURE "The data flow" steps 1, 3, 4, 9).
+// Carrier side: the caller's INVITE (UAS). Agent side: an INVITE per `ring` command to the agent's
+// registered phone (UAC). Gateway side: an INVITE to 110/119/120/122 on `transfer`. Media flows end
+// to end: we only carry the SDP from one leg to the other.
+//
+// Caller's INVITE to a known number: 100 at once, `call.offered` published to the engine, 180.
+// Unknown number → 404; engine down / publish not confirmed → 503 + Retry-After; CANCEL → 487 +
+// `call.abandoned`; nobody picks it up within `maxRingMs` → 480 + `call.abandoned`.
+// `ring`: INVITE to the agent's newest registered contact with the caller's SDP; no answer within
+// the command's timeout → CANCEL and `call.ring-failed` (the engine offers the call to the next
+// agent); busy/decline/unregistered → `call.ring-failed` at once. Agent's 2xx → ACK, 200 OK to the
+// caller with the agent's SDP (retransmitted until the caller's ACK), `call.answered`.
+// In the call: BYE from either side → 200, BYE to the other, `call.ended`; re-INVITE (hold, codec
+// change) relayed to the other leg and its answer relayed back; other in-dialog requests (INFO…)
+// relayed likewise. `transfer`: third-party call control — INVITE the gateway with the caller's
+// SDP; on its 2xx re-INVITE the caller with the gateway's SDP, then BYE the agent. If the gateway
+// fails (or the caller refuses the re-INVITE) the caller stays with the agent; either way
+// `call.transfer-result` tells the engine, which tells the agent.
+// Every request gets a final response (TELEPHONY-NOTES defect 4).
+import sip, { type SipMessage, type SipRemote } from 'sip';
+import type { BindingStore } from './binding-store.js';
+import type { AbandonReason, CallEventPublisher, CallOffered, EndParty, RingFailure } from './call-events.js';
+import { unquote } from './digest.js';
+import { ackFor, inDialogRequest, newCallId, newTag, OkRetransmitter, uacLeg, uasLeg, uriString, type Leg } from './dialog.js';
+import type { Gateway, GatewayTable } from './gateways.js';
+import { buildLineTable, DEFAULT_LINES, lookupLine, type Line, type LineConfig, type LineTable } from './lines.js';
+import { silentLogger, type SipLogger } from './sip-stack.js';
+import type { DialogSnapshots, Snapshot } from './snapshots.js';
+import type { RingCommand, StopRingCommand, TransferCommand, EndCallCommand } from '../../server/src/calls/telephony-contract.js';
+
+export type { SipLogger as InboundLogger } from './sip-stack.js';
+
+export interface RelayOptions {
+  /** host:port in our Contact and in the From of the legs we open */
+  contactHost: string;
+  port: number;
+  /** telephony instance id (named in call.offered so commands come back here) */
+  instance: string;
+  lines?: readonly LineConfig[];
+  gateways?: GatewayTable;
+  /** the registrar's bindings (agents' phones) and realm, for `ring` */
+  bindings?: BindingStore;
+  realm?: string;
+  /** the engine's health as seen by this adapter (e.g. a heartbeat key); false → 503 */
+  engineHealthy?: () => boolean | Promise<boolean>;
+  /** a publish (or health check) not confirmed within this gets 503 (ms, default 2000) */
+  publishTimeoutMs?: number;
+  /** Retry-After on 503 (seconds, default 30) */
+  retryAfterSeconds?: number;
+  /** a call still ringing after this gets 480 and `call.abandoned` (ms, default 300 000) */
+  maxRingMs?: number;
+  /** a transfer whose gateway has not answered after this is cancelled (ms, default 20 000) */
+  transferTimeoutMs?: number;
+  snapshots?: DialogSnapshots;
+  logger?: SipLogger;
+  now?: () => number;
+}
+
+export type CallState = 'offering' | 'ringing' | 'answered' | 'ended';
+
+/** Public view of one call. */
+export interface InboundCall {
+  callId: string;
+  remoteTag: string;
+  localTag: string;
+  cseq: number;
+  remoteTarget: string;
+  /** caller's current SDP (the INVITE's, or its latest re-INVITE's) */
+  sdp: string;
+  line: Line;
+  fromNumber: string;
+  displayName: string;
+  toNumber: string;
+  receivedAt: number;
+  state: CallState;
+  branch: string;
+  /** who the caller is connected to */
+  peer: { side: 'agent'; agentId: string } | { side: 'gateway'; target: string } | null;
+  fromGateway: string | null;
+  gatewayReference: string | null;
+}
+
+export interface RelayStats {
+  requests: number;
+  invites: number;
+  offered: number;
+  rejectedUnknownNumber: number;
+  unavailable: number;
+  cancelled: number;
+  ringTimeouts: number;
+  publishFailures: number;
+  oversizeDropped: number;
+  errors: number;
+  rings: number;
+  ringFailures: number;
+  answered: number;
+  ended: number;
+  transfers: number;
+  transfersFailed: number;
+  reinvites: number;
+}
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
+const KNOWN_METHODS = new Set(['REGISTER', 'PRACK', 'UPDATE', 'INFO', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'PUBLISH']);
+const ENDED_MEMORY_MS = 32_000;
+const MAX_ENDED_REMEMBERED = 100_000;
+
+type Side = 'caller' | 'agent' | 'gateway';
+
+interface Ring {
+  agentId: string;
+  offerAt: number;
+  invite: SipMessage;
+  state: 'calling' | 'cancelled' | 'answered' | 'failed';
+  timer?: NodeJS.Timeout;
+}
+
+interface Transfer {
+  requestId: string;
+  gateway: Gateway;
+  invite: SipMessage;
+  state: 'calling' | 'reinviting' | 'cancelled' | 'done';
+  timer?: NodeJS.Timeout;
+  leg?: Leg;
+}
+
+interface Live extends Omit<InboundCall, 'peer'> {
+  invite: SipMessage;
+  offeredOk?: Promise<boolean>;
+  timer?: NodeJS.Timeout;
+  ring?: Ring;
+  callerLeg?: Leg;
+  peer?: { side: 'agent' | 'gateway'; leg: Leg; agentId?: string; target?: string };
+  /** our 2xx to the caller's INVITE, until its ACK */
+  okToCaller?: OkRetransmitter;
+  /** a re-INVITE being relayed (glare guard: a second one gets 491) */
+  reinviting?: boolean;
+  /** our 2xx to a relayed re-INVITE, per leg call-id, until its ACK */
+  pendingAcks: Map<string, { seq: number; rt: OkRetransmitter }>;
+  transfer?: Transfer;
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`not confirmed within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** The stack hands us headers and bodies as latin1 strings of the raw bytes (defect 5): re-decode. */
+function utf8(binary: string): string {
+  return Buffer.from(binary, 'latin1').toString('utf8');
+}
+
+function displayNameOf(name: string | undefined): string {
+  if (!name) return '';
+  const n = name.trim();
+  return utf8(n.startsWith('"') ? (unquote(n) ?? '') : n);
+}
+
+function userOf(u: SipMessage['uri'] | string | undefined): string | undefined {
+  const p = sip.parseUri(uriString(u));
+  if (!p || !/^(sips?|tel)$/.test(p.schema)) return undefined;
+  return p.user;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return Buffer.from(decodeURIComponent(s), 'utf8').toString('latin1');
+  } catch {
+    return s;
+  }
+}
+
+/** SIP status of an agent phone's final answer → why the ring failed. */
+export function ringFailureOf(status: number): RingFailure {
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 408 || status === 480 || status === 487) return 'no-answer';
+  if (status === 404 || status === 410) return 'unregistered';
+  if (status === 403 || status === 603) return 'rejected';
+  if (status >= 500) return 'unreachable';
+  return 'rejected';
+}
+
+const SDP_HEADERS = { 'content-type': 'application/sdp' };
+
+export class CallRelay {
+  readonly stats: RelayStats = {
+    requests: 0, invites: 0, offered: 0, rejectedUnknownNumber: 0, unavailable: 0, cancelled: 0,
+    ringTimeouts: 0, publishFailures: 0, oversizeDropped: 0, errors: 0, rings: 0, ringFailures: 0,
+    answered: 0, ended: 0, transfers: 0, transfersFailed: 0, reinvites: 0,
+  };
+  readonly #calls = new Map<string, Live>();
+  /** every leg's Call-ID → its call and side (the caller's leg has the call's own id) */
+  readonly #legs = new Map<string, { call: Live; side: Side }>();
+  readonly #lines: LineTable;
+  readonly #publisher: CallEventPublisher;
+  readonly #send: (m: SipMessage, cb?: (rs: SipMessage) => void) => void;
+  readonly #o: RelayOptions;
+  readonly #log: SipLogger;
+  readonly #now: () => number;
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #ended = new Map<string, { cseq: number; until: number }>();
+  readonly #host: string;
+
+  constructor(o: RelayOptions, publisher: CallEventPublisher, send: (m: SipMessage, cb?: (rs: SipMessage) => void) => void) {
+    this.#o = o;
+    this.#lines = buildLineTable(o.lines ?? DEFAULT_LINES);
+    this.#publisher = publisher;
+    this.#send = send;
+    this.#log = o.logger ?? silentLogger;
+    this.#now = o.now ?? Date.now;
+    this.#host = `${o.contactHost}:${o.port}`;
+  }
+
+  get activeCalls(): InboundCall[] {
+    return [...this.#calls.values()].map((c) => ({
+      callId: c.callId, remoteTag: c.remoteTag, localTag: c.localTag, cseq: c.cseq, remoteTarget: c.remoteTarget,
+      sdp: c.sdp, line: { ...c.line }, fromNumber: c.fromNumber, displayName: c.displayName, toNumber: c.toNumber,
+      receivedAt: c.receivedAt, state: c.state, branch: c.branch, fromGateway: c.fromGateway, gatewayReference: c.gatewayReference,
+      peer: c.peer ? (c.peer.side === 'agent' ? { side: 'agent', agentId: c.peer.agentId ?? '' } : { side: 'gateway', target: c.peer.target ?? '' }) : null,
+    }));
+  }
+
+  /** Handles one request from the stack (responses to our own requests go to their callbacks). */
+  handle(rq: SipMessage, remote: SipRemote): void {
+    const method = rq.method ?? '';
+    if (method === 'ACK') {
+      this.#ack(rq);
+      return;
+    }
+    this.stats.requests++;
+    try {
+      const inDialog = Boolean(rq.headers.to?.params?.tag);
+      if (method === 'INVITE' && !inDialog) this.#invite(rq, remote);
+      else if (method === 'CANCEL') this.#cancel(rq);
+      else if (method === 'OPTIONS' && !inDialog) this.#respond(rq, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
+      else if (inDialog && (method === 'BYE' || method === 'INVITE' || method === 'INFO' || method === 'UPDATE' || method === 'OPTIONS' || method === 'MESSAGE' || method === 'NOTIFY')) this.#inDialog(rq);
+      else if (method === 'BYE' || inDialog) this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+      else if (KNOWN_METHODS.has(method)) this.#respond(rq, 405, 'Method Not Allowed', { allow: ALLOW });
+      else this.#respond(rq, 501, 'Not Implemented', { allow: ALLOW });
+    } catch (e) {
+      this.stats.errors++;
+      this.#log.error({ event: 'relay.error', method, source: remote.address, err: String(e) }, 'request failed');
+      this.#respond(rq, 500, 'Server Internal Error');
+    }
+  }
+
+  /** Ends every call: ringing ones with 503, connected ones with BYE on both legs (shutdown). */
+  async shutdown(): Promise<void> {
+    for (const call of [...this.#calls.values()]) {
+      if (call.state === 'answered') this.#hangUp(call, null, 'system', 'shutdown');
+      else this.#finish(call, 503, 'Service Unavailable', 'shutdown', { 'retry-after': String(this.#retryAfter) });
+    }
+    await Promise.race([Promise.allSettled([...this.#pending]), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+
+  /**
+   * After a restart: calls the previous run of this instance left behind (snapshots in Redis) are
+   * ended — BYE to both parties of connected calls (their phones would otherwise stay in a dead
+   * call), `call.ended` / `call.abandoned` to the engine so no call record stays open.
+   */
+  async reconcile(): Promise<{ ended: number; abandoned: number }> {
+    const snaps = this.#o.snapshots ? await this.#o.snapshots.takeAll() : [];
+    let ended = 0;
+    let abandoned = 0;
+    const at = new Date(this.#now()).toISOString();
+    for (const s of snaps) {
+      if (s.callerLeg && s.peerLeg) {
+        this.#send(inDialogRequest(s.callerLeg, 'BYE'));
+        this.#send(inDialogRequest(s.peerLeg, 'BYE'));
+        await this.#publishSafe({ type: 'call.ended', callId: s.callId, by: 'system', reason: 'telephony-restart', at });
+        ended++;
+      } else {
+        await this.#publishSafe({ type: 'call.abandoned', callId: s.callId, line: s.line, reason: 'telephony-restart', finalStatus: 0, at });
+        abandoned++;
+      }
+    }
+    if (snaps.length > 0) this.#log.warn({ event: 'relay.reconciled', ended, abandoned }, 'calls of the previous run ended');
+    return { ended, abandoned };
+  }
+
+  // ----- commands from the engine ---------------------------------------------------------------
+
+  /** `ring`: offer the call to an agent's phone. */
+  async ring(cmd: RingCommand): Promise<'ringing' | 'gone' | 'duplicate' | 'unregistered'> {
+    const call = this.#calls.get(cmd.callId);
+    if (!call || call.state !== 'ringing') return 'gone';
+    if (call.ring && call.ring.agentId === cmd.agentId && call.ring.offerAt === cmd.offerAt) return 'duplicate';
+    if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
+    const aor = `sip:${cmd.sipUser}@${this.#o.realm ?? 'localhost'}`;
+    const bindings = this.#o.bindings ? await this.#o.bindings.list(aor, this.#now()) : [];
+    const contact = bindings.sort((a, b) => b.updatedAt - a.updatedAt)[0]?.contact;
+    if (call.state !== 'ringing') return 'gone';
+    if (!contact) {
+      this.stats.ringFailures++;
+      await this.#publishSafe({ type: 'call.ring-failed', callId: call.callId, agentId: cmd.agentId, offerAt: cmd.offerAt, reason: 'unregistered', status: null, at: this.#iso() });
+      return 'unregistered';
+    }
+    this.stats.rings++;
+    const legCallId = newCallId(this.#o.contactHost);
+    const invite: SipMessage = {
+      method: 'INVITE',
+      uri: contact,
+      headers: {
+        to: { uri: aor, params: {} },
+        from: { ...this.#fromOf(call), params: { tag: newTag() } },
+        'call-id': legCallId,
+        cseq: { method: 'INVITE', seq: 1 },
+        contact: [{ uri: `sip:${call.toNumber}@${this.#host}`, params: {} }],
+        'max-forwards': 70,
+        'x-hotline-call-id': call.callId,
+        'x-hotline-line': call.line.id,
+        ...(call.sdp ? SDP_HEADERS : {}),
+      },
+      ...(call.sdp ? { content: call.sdp } : {}),
+    };
+    const ring: Ring = { agentId: cmd.agentId, offerAt: cmd.offerAt, invite, state: 'calling' };
+    call.ring = ring;
+    this.#legs.set(legCallId, { call, side: 'agent' });
+    ring.timer = setTimeout(() => {
+      if (ring.state !== 'calling') return;
+      this.stats.ringTimeouts++;
+      this.#cancelRing(call, ring);
+      this.#ringFailed(call, ring, 'no-answer', null);
+    }, cmd.ringTimeoutMs);
+    this.#send(invite, (rs) => this.#onRingResponse(call, ring, rs));
+    return 'ringing';
+  }
+
+  /** `stop-ring`: the engine withdrew the offer (agent went on break…). No event back. */
+  stopRing(cmd: StopRingCommand): boolean {
+    const call = this.#calls.get(cmd.callId);
+    const ring = call?.ring;
+    if (!call || !ring || ring.agentId !== cmd.agentId || ring.offerAt !== cmd.offerAt || ring.state !== 'calling') return false;
+    this.#cancelRing(call, ring);
+    return true;
+  }
+
+  /** `end`: the engine ended a waiting call (max wait → callback task). */
+  endCall(cmd: EndCallCommand): boolean {
+    const call = this.#calls.get(cmd.callId);
+    if (!call || (call.state !== 'ringing' && call.state !== 'offering')) return false;
+    if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
+    this.#finish(call, 480, 'Temporarily Unavailable', cmd.reason, {}, false);
+    return true;
+  }
+
+  /** `transfer`: move the caller to a gateway (110…) by third-party call control. */
+  transfer(cmd: TransferCommand): 'started' | 'rejected' {
+    const call = this.#calls.get(cmd.callId);
+    const fail = (reason: string): 'rejected' => {
+      this.stats.transfersFailed++;
+      void this.#publishSafe({ type: 'call.transfer-result', callId: cmd.callId, requestId: cmd.requestId, target: cmd.target, outcome: 'failed', reason, at: this.#iso() });
+      return 'rejected';
+    };
+    if (call?.transfer?.requestId === cmd.requestId) return 'started'; // redelivered command
+    if (!call || call.state !== 'answered' || !call.callerLeg || call.peer?.side !== 'agent') return fail('not-answered-call');
+    if (call.transfer || call.reinviting) return fail('busy');
+    const gateway = this.#o.gateways?.get(cmd.target);
+    if (!gateway) return fail('unknown-target');
+    this.stats.transfers++;
+    const legCallId = newCallId(this.#o.contactHost);
+    const invite: SipMessage = {
+      method: 'INVITE',
+      uri: gateway.uri,
+      headers: {
+        to: { uri: gateway.uri, params: {} },
+        // the gateway sees the caller's number (110 may need to call back)
+        from: { ...this.#fromOf(call), params: { tag: newTag() } },
+        'call-id': legCallId,
+        cseq: { method: 'INVITE', seq: 1 },
+        contact: [{ uri: `sip:${call.toNumber}@${this.#host}`, params: {} }],
+        'max-forwards': 70,
+        'x-hotline-call-id': call.callId,
+        'x-hotline-transfer': cmd.requestId,
+        ...(call.sdp ? SDP_HEADERS : {}),
+      },
+      ...(call.sdp ? { content: call.sdp } : {}),
+    };
+    const t: Transfer = { requestId: cmd.requestId, gateway, invite, state: 'calling' };
+    call.transfer = t;
+    this.#legs.set(legCallId, { call, side: 'gateway' });
+    this.#log.info({ event: 'relay.transfer', callId: call.callId, target: gateway.key, by: cmd.by }, 'transfer to gateway');
+    t.timer = setTimeout(() => {
+      if (t.state !== 'calling') return;
+      this.#cancelInvite(t.invite);
+      t.state = 'cancelled';
+      this.#transferFailed(call, t, 'timeout');
+    }, this.#o.transferTimeoutMs ?? 20_000);
+    this.#send(invite, (rs) => this.#onGatewayResponse(call, t, rs));
+    return 'started';
+  }
+
+  // ----- caller's INVITE ------------------------------------------------------------------------
+
+  get #retryAfter(): number {
+    return this.#o.retryAfterSeconds ?? 30;
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+
+  #fromOf(call: Live): { uri: string; name?: string } {
+    const user = call.fromNumber ? encodeURIComponent(utf8(call.fromNumber)) : 'anonymous';
+    const from: { uri: string; name?: string } = { uri: `sip:${user}@${this.#o.contactHost}` };
+    // quoted-string, escaped (RFC 3261 §25.1); UTF-8 goes out as bytes with the patched stack
+    if (call.displayName) from.name = `"${call.displayName.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ')}"`;
+    return from;
+  }
+
+  #remember(callId: string, cseq: number): void {
+    const now = this.#now();
+    this.#ended.delete(callId);
+    this.#ended.set(callId, { cseq, until: now + ENDED_MEMORY_MS });
+    for (const [id, e] of this.#ended) {
+      if (e.until > now && this.#ended.size <= MAX_ENDED_REMEMBERED) break;
+      this.#ended.delete(id);
+    }
+  }
+
+  #isLateCopy(callId: string, cseq: number): boolean {
+    const e = this.#ended.get(callId);
+    return e !== undefined && e.until > this.#now() && cseq <= e.cseq;
+  }
+
+  #respond(rq: SipMessage, status: number, reason: string, headers: Record<string, unknown> = {}, toTag?: string, content?: string): void {
+    const rs = sip.makeResponse(rq, status, reason, { headers, ...(content !== undefined ? { content } : {}) });
+    const tag = toTag ?? (status > 100 && !rq.headers.to?.params?.tag ? newTag() : undefined);
+    if (tag !== undefined && rq.headers.to && !rq.headers.to.params?.tag) {
+      rs.headers.to = { ...rq.headers.to, params: { ...rq.headers.to.params, tag } };
+    }
+    this.#send(rs);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => {});
+    return p;
+  }
+
+  async #publishSafe(ev: Parameters<CallEventPublisher['publish']>[0]): Promise<void> {
+    try {
+      await this.#track(this.#publisher.publish(ev));
+    } catch (e) {
+      this.stats.publishFailures++;
+      this.#log.error({ event: 'relay.publish_failed', callId: ev.callId, type: ev.type, err: String(e) }, 'call event not published');
+    }
+  }
+
+  #gatewayOf(rq: SipMessage, remote: SipRemote): { key: string; reference: string | null } | null {
+    for (const g of this.#o.gateways?.values() ?? []) {
+      if (!g.inboundSources.includes(remote.address)) continue;
+      const raw = rq.headers[g.referenceHeader];
+      const ref = typeof raw === 'string' ? utf8(raw).trim().slice(0, 200) : null;
+      return { key: g.key, reference: ref || null };
+    }
+    return null;
+  }
+
+  #invite(rq: SipMessage, remote: SipRemote): void {
+    this.stats.invites++;
+    const callId = String(rq.headers['call-id'] ?? '');
+    const from = rq.headers.from;
+    const remoteTag = from?.params?.tag;
+    const branch = rq.headers.via?.[0]?.params?.branch;
+    if (!callId || !from || !remoteTag || !rq.headers.cseq || !branch) {
+      this.#respond(rq, 400, 'Bad Request');
+      return;
+    }
+    if (this.#calls.has(callId) || this.#legs.has(callId) || this.#isLateCopy(callId, rq.headers.cseq.seq)) {
+      this.#respond(rq, 482, 'Loop Detected');
+      return;
+    }
+    const dialled = userOf(rq.uri) ?? userOf(rq.headers.to?.uri);
+    const found = lookupLine(this.#lines, dialled);
+    if (!found) {
+      this.stats.rejectedUnknownNumber++;
+      this.#log.info({ event: 'relay.unknown_number', dialled, source: remote.address }, 'INVITE to an unknown number');
+      this.#respond(rq, 404, 'Not Found');
+      return;
+    }
+    this.#respond(rq, 100, 'Trying');
+    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
+    const gw = this.#gatewayOf(rq, remote);
+    const now = this.#now();
+    const call: Live = {
+      callId, remoteTag, localTag: newTag(), cseq: rq.headers.cseq.seq, remoteTarget: uriString(contact?.uri),
+      sdp: rq.content ?? '', line: found.line, fromNumber: utf8(decodeURIComponentSafe(userOf(from.uri) ?? '')),
+      displayName: displayNameOf(from.name), toNumber: found.number, receivedAt: now, state: 'offering', branch,
+      invite: rq, fromGateway: gw?.key ?? null, gatewayReference: gw?.reference ?? null, pendingAcks: new Map(),
+    };
+    this.#calls.set(callId, call);
+    this.#legs.set(callId, { call, side: 'caller' });
+
+    const event: CallOffered = {
+      type: 'call.offered', callId, instance: this.#o.instance, line: call.line.id, lineName: call.line.name,
+      fromNumber: call.fromNumber, displayName: call.displayName, toNumber: call.toNumber, sdp: utf8(call.sdp),
+      receivedAt: new Date(now).toISOString(), fromGateway: call.fromGateway, gatewayReference: call.gatewayReference,
+    };
+    const publish = (async () => {
+      const healthy = this.#o.engineHealthy ? await this.#o.engineHealthy() : true;
+      if (!healthy) return 'engine-down' as const;
+      await this.#publisher.publish(event);
+      return 'published' as const;
+    })();
+    const outcome = withTimeout(publish, this.#o.publishTimeoutMs ?? 2_000).then(
+      (r) => r,
+      (e: unknown) => (e instanceof TimeoutError ? ('timeout' as const) : (this.#log.error({ event: 'relay.publish_failed', callId, err: String(e) }, 'call.offered not published'), 'failed' as const)),
+    );
+    call.offeredOk = publish.then((r) => r === 'published', () => false);
+    this.#track(outcome.then((r) => this.#afterPublish(call, r)));
+  }
+
+  #afterPublish(call: Live, r: 'published' | 'engine-down' | 'timeout' | 'failed'): void {
+    if (r !== 'published') {
+      if (r !== 'engine-down') this.stats.publishFailures++;
+      if (call.state === 'ended') return;
+      this.stats.unavailable++;
+      this.#log.warn({ event: 'relay.unavailable', callId: call.callId, cause: r }, 'engine unavailable: 503');
+      this.#finish(call, 503, 'Service Unavailable', 'rejected', { 'retry-after': String(this.#retryAfter) });
+      return;
+    }
+    this.stats.offered++;
+    if (call.state !== 'offering') return;
+    call.state = 'ringing';
+    void this.#o.snapshots?.save({ callId: call.callId, line: call.line.id });
+    this.#respond(call.invite, 180, 'Ringing', this.#contactHeader(call), call.localTag);
+    const maxRing = this.#o.maxRingMs ?? 300_000;
+    call.timer = setTimeout(() => {
+      if (call.state !== 'ringing') return;
+      this.stats.ringTimeouts++;
+      this.#log.warn({ event: 'relay.ring_timeout', callId: call.callId, maxRingMs: maxRing }, 'nobody picked the call up: 480');
+      this.#finish(call, 480, 'Temporarily Unavailable', 'ring-timeout', {});
+    }, maxRing);
+  }
+
+  #contactHeader(call: Live): Record<string, unknown> {
+    return { contact: [{ uri: `sip:${call.toNumber}@${this.#host}`, params: {} }] };
+  }
+
+  #drop(call: Live): void {
+    call.state = 'ended';
+    clearTimeout(call.timer);
+    this.#calls.delete(call.callId);
+    this.#remember(call.callId, call.cseq);
+    // legs stay mapped a little longer so late responses/requests find "ended" rather than nothing
+    const legIds = [call.callId, call.ring?.invite.headers['call-id'], call.transfer?.invite.headers['call-id'], call.peer?.leg.callId].filter((x): x is string => typeof x === 'string');
+    setTimeout(() => {
+      for (const id of legIds) if (this.#legs.get(id)?.call === call) this.#legs.delete(id);
+    }, ENDED_MEMORY_MS).unref();
+    for (const p of call.pendingAcks.values()) p.rt.stop();
+    call.okToCaller?.stop();
+    void this.#o.snapshots?.remove(call.callId);
+  }
+
+  /** Final non-2xx to the caller's INVITE; `call.abandoned` once `call.offered` is in. */
+  #finish(call: Live, status: number, reason: string, why: AbandonReason, headers: Record<string, unknown>, publish = true): void {
+    if (call.state === 'ended' || call.state === 'answered') return;
+    if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
+    this.#drop(call);
+    this.#respond(call.invite, status, reason, headers, call.localTag);
+    if (!publish) return;
+    const offered = call.offeredOk ?? Promise.resolve(false);
+    this.#track(
+      offered.then(async (ok) => {
+        if (!ok) return;
+        await this.#publishSafe({ type: 'call.abandoned', callId: call.callId, line: call.line.id, reason: why, finalStatus: status, at: this.#iso() });
+      }),
+    );
+  }
+
+  #cancel(rq: SipMessage): void {
+    const callId = String(rq.headers['call-id'] ?? '');
+    const call = this.#calls.get(callId);
+    const branch = rq.headers.via?.[0]?.params?.branch;
+    if (!call || call.branch !== branch || call.remoteTag !== rq.headers.from?.params?.tag) {
+      this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    this.#respond(rq, 200, 'OK');
+    if (call.state === 'answered') return; // too late: the 2xx crossed the CANCEL; a BYE follows
+    this.stats.cancelled++;
+    this.#log.info({ event: 'relay.cancelled', callId }, 'caller cancelled while ringing');
+    this.#finish(call, 487, 'Request Terminated', 'caller-cancel', {});
+  }
+
+  // ----- ringing the agent ----------------------------------------------------------------------
+
+  #cancelInvite(invite: SipMessage): void {
+    const via = invite.headers.via?.[0];
+    if (!via?.params?.branch) return; // not sent yet
+    this.#send({
+      method: 'CANCEL',
+      uri: invite.uri,
+      headers: {
+        via: [via],
+        to: invite.headers.to,
+        from: invite.headers.from,
+        'call-id': invite.headers['call-id'],
+        cseq: { method: 'CANCEL', seq: invite.headers.cseq?.seq ?? 1 },
+        'max-forwards': 70,
+      },
+    });
+  }
+
+  #cancelRing(call: Live, ring: Ring): void {
+    if (ring.state !== 'calling') return;
+    ring.state = 'cancelled';
+    clearTimeout(ring.timer);
+    this.#cancelInvite(ring.invite);
+    if (call.ring === ring) call.ring = undefined;
+  }
+
+  #ringFailed(call: Live, ring: Ring, reason: RingFailure, status: number | null): void {
+    this.stats.ringFailures++;
+    this.#log.info({ event: 'relay.ring_failed', callId: call.callId, agentId: ring.agentId, reason, status }, 'agent phone did not take the call');
+    void this.#publishSafe({ type: 'call.ring-failed', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, reason, status, at: this.#iso() });
+  }
+
+  #onRingResponse(call: Live, ring: Ring, rs: SipMessage): void {
+    const status = rs.status ?? 0;
+    if (status < 200) return;
+    if (status < 300) {
+      const leg = uacLeg(ring.invite, rs);
+      this.#send(ackFor(leg, leg.localCseq)); // every 2xx (retransmissions too) gets its ACK
+      if (ring.state === 'answered') return;
+      if (ring.state !== 'calling' || call.ring !== ring || call.state !== 'ringing') {
+        // answered after a CANCEL crossed it, or the caller left meanwhile: hang the phone up
+        ring.state = 'failed';
+        this.#send(inDialogRequest(leg, 'BYE'));
+        return;
+      }
+      ring.state = 'answered';
+      clearTimeout(ring.timer);
+      this.#connectAgent(call, ring, leg, rs.content ?? '');
+      return;
+    }
+    if (ring.state !== 'calling') return; // 487 after our CANCEL
+    ring.state = 'failed';
+    clearTimeout(ring.timer);
+    if (call.ring === ring) call.ring = undefined;
+    this.#ringFailed(call, ring, ringFailureOf(status), status);
+  }
+
+  #connectAgent(call: Live, ring: Ring, leg: Leg, agentSdp: string): void {
+    clearTimeout(call.timer);
+    call.state = 'answered';
+    call.peer = { side: 'agent', leg, agentId: ring.agentId };
+    call.callerLeg = uasLeg(call.invite, call.localTag);
+    this.stats.answered++;
+    const ok = sip.makeResponse(call.invite, 200, 'OK', {
+      headers: { ...this.#contactHeader(call), ...(agentSdp ? SDP_HEADERS : {}) },
+      ...(agentSdp ? { content: agentSdp } : {}),
+    });
+    ok.headers.to = { ...call.invite.headers.to!, params: { ...call.invite.headers.to?.params, tag: call.localTag } };
+    call.okToCaller = new OkRetransmitter(
+      () => this.#send(ok),
+      () => {
+        this.#log.warn({ event: 'relay.no_ack', callId: call.callId }, 'caller never acknowledged the 200 OK');
+        this.#hangUp(call, null, 'system', 'no-ack');
+      },
+    );
+    void this.#o.snapshots?.save(this.#snapshot(call));
+    this.#log.info({ event: 'relay.answered', callId: call.callId, agentId: ring.agentId }, 'agent answered');
+    void this.#publishSafe({ type: 'call.answered', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, at: this.#iso() });
+  }
+
+  #snapshot(call: Live): Snapshot {
+    return { callId: call.callId, line: call.line.id, ...(call.callerLeg ? { callerLeg: call.callerLeg } : {}), ...(call.peer ? { peerLeg: call.peer.leg } : {}) };
+  }
+
+  // ----- in the call ----------------------------------------------------------------------------
+
+  #ack(rq: SipMessage): void {
+    const id = String(rq.headers['call-id'] ?? '');
+    const found = this.#legs.get(id);
+    if (!found) return;
+    const { call, side } = found;
+    const seq = rq.headers.cseq?.seq;
+    if (side === 'caller' && call.okToCaller && !call.okToCaller.stopped && seq === call.cseq) {
+      call.okToCaller.stop();
+      return;
+    }
+    const p = call.pendingAcks.get(id);
+    if (p && p.seq === seq) {
+      p.rt.stop();
+      call.pendingAcks.delete(id);
+    }
+  }
+
+  #legOf(call: Live, side: Side): Leg | undefined {
+    if (side === 'caller') return call.callerLeg;
+    if (call.peer?.side === side) return call.peer.leg;
+    return undefined;
+  }
+
+  #inDialog(rq: SipMessage): void {
+    const id = String(rq.headers['call-id'] ?? '');
+    const found = this.#legs.get(id);
+    const method = rq.method ?? '';
+    const leg = found && found.call.state === 'answered' ? this.#legOf(found.call, found.side) : undefined;
+    if (!found || !leg || rq.headers.to?.params?.tag !== leg.localTag) {
+      // a BYE for a leg we already hung up (e.g. the agent after a transfer) still gets its 200
+      if (method === 'BYE' && found && found.call.state !== 'answered') this.#respond(rq, 200, 'OK');
+      else this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const { call, side } = found;
+    const seq = rq.headers.cseq?.seq ?? 0;
+    if (seq <= leg.remoteCseq && leg.remoteCseq !== 0) {
+      this.#respond(rq, 500, 'Server Internal Error', { 'retry-after': '1' }); // out of order (§12.2.2)
+      return;
+    }
+    leg.remoteCseq = seq;
+    const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
+    if (contact && (method === 'INVITE' || method === 'UPDATE')) leg.remoteTarget = uriString(contact.uri) || leg.remoteTarget;
+
+    if (method === 'BYE') {
+      this.#respond(rq, 200, 'OK');
+      const by: EndParty = side === 'caller' ? 'caller' : side === 'agent' ? 'agent' : 'gateway';
+      this.#hangUp(call, side, by, 'bye');
+      return;
+    }
+    const otherSide: Side = side === 'caller' ? (call.peer?.side ?? 'agent') : 'caller';
+    const other = this.#legOf(call, otherSide);
+    if (!other) {
+      this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    if (method === 'INVITE') {
+      if (call.reinviting || call.transfer) {
+        this.#respond(rq, 491, 'Request Pending');
+        return;
+      }
+      this.#relayReinvite(call, rq, side, leg, other);
+      return;
+    }
+    // INFO (DTMF), UPDATE, MESSAGE, NOTIFY, OPTIONS: relayed, final response relayed back
+    const ct = rq.headers['content-type'];
+    const fwd = inDialogRequest(other, method, {
+      headers: typeof ct === 'string' ? { 'content-type': ct } : {},
+      ...(rq.content ? { content: rq.content } : {}),
+    });
+    this.#send(fwd, (rs) => {
+      if ((rs.status ?? 0) < 200) return;
+      const rct = rs.headers['content-type'];
+      this.#respond(rq, rs.status ?? 500, rs.reason ?? '', typeof rct === 'string' ? { 'content-type': rct } : {}, undefined, rs.content || undefined);
+    });
+  }
+
+  #relayReinvite(call: Live, rq: SipMessage, side: Side, leg: Leg, other: Leg): void {
+    this.stats.reinvites++;
+    call.reinviting = true;
+    this.#respond(rq, 100, 'Trying');
+    if (side === 'caller' && rq.content) call.sdp = rq.content;
+    const fwd = inDialogRequest(other, 'INVITE', {
+      headers: { contact: [{ uri: `sip:${call.toNumber}@${this.#host}`, params: {} }], ...(rq.content ? SDP_HEADERS : {}) },
+      ...(rq.content ? { content: rq.content } : {}),
+    });
+    const seq = other.localCseq;
+    let done = false;
+    this.#send(fwd, (rs) => {
+      const status = rs.status ?? 0;
+      if (status < 200) return;
+      if (status < 300) this.#send(ackFor(other, seq));
+      if (done) return;
+      done = true;
+      call.reinviting = false;
+      if (status >= 300) {
+        this.#respond(rq, status, rs.reason ?? '');
+        return;
+      }
+      const okContact = Array.isArray(rs.headers.contact) ? rs.headers.contact[0] : undefined;
+      if (okContact) other.remoteTarget = uriString(okContact.uri) || other.remoteTarget;
+      const ok = sip.makeResponse(rq, 200, 'OK', {
+        headers: { ...this.#contactHeader(call), ...(rs.content ? SDP_HEADERS : {}) },
+        ...(rs.content ? { content: rs.content } : {}),
+      });
+      const legId = leg.callId;
+      call.pendingAcks.get(legId)?.rt.stop();
+      call.pendingAcks.set(legId, {
+        seq: rq.headers.cseq?.seq ?? 0,
+        rt: new OkRetransmitter(() => this.#send(ok), () => call.pendingAcks.delete(legId)),
+      });
+      void this.#o.snapshots?.save(this.#snapshot(call));
+    });
+  }
+
+  /** Ends a connected call: BYE to every leg but `from` (who already hung up), `call.ended`. */
+  #hangUp(call: Live, from: Side | null, by: EndParty, reason: string): void {
+    if (call.state !== 'answered') return;
+    if (from !== 'caller' && call.callerLeg) this.#send(inDialogRequest(call.callerLeg, 'BYE'));
+    if (call.peer && from !== call.peer.side) this.#send(inDialogRequest(call.peer.leg, 'BYE'));
+    const t = call.transfer;
+    if (t && t.state === 'calling') {
+      this.#cancelInvite(t.invite);
+      t.state = 'cancelled';
+      clearTimeout(t.timer);
+      this.#transferFailed(call, t, 'call-ended');
+    } else if (t?.leg && t.state === 'reinviting') this.#send(inDialogRequest(t.leg, 'BYE'));
+    this.#drop(call);
+    this.stats.ended++;
+    this.#log.info({ event: 'relay.ended', callId: call.callId, by, reason }, 'call ended');
+    void this.#publishSafe({ type: 'call.ended', callId: call.callId, by, reason, at: this.#iso() });
+  }
+
+  // ----- transfer -------------------------------------------------------------------------------
+
+  #transferFailed(call: Live, t: Transfer, reason: string): void {
+    t.state = 'done';
+    clearTimeout(t.timer);
+    if (call.transfer === t) call.transfer = undefined;
+    this.stats.transfersFailed++;
+    this.#log.warn({ event: 'relay.transfer_failed', callId: call.callId, target: t.gateway.key, reason }, 'transfer failed: caller stays with the agent');
+    void this.#publishSafe({ type: 'call.transfer-result', callId: call.callId, requestId: t.requestId, target: t.gateway.key, outcome: 'failed', reason, at: this.#iso() });
+  }
+
+  #onGatewayResponse(call: Live, t: Transfer, rs: SipMessage): void {
+    const status = rs.status ?? 0;
+    if (status < 200) return;
+    if (status >= 300) {
+      if (t.state === 'calling') this.#transferFailed(call, t, `status-${status}`);
+      return;
+    }
+    const leg = uacLeg(t.invite, rs);
+    this.#send(ackFor(leg, leg.localCseq));
+    if (t.state !== 'calling' || call.state !== 'answered' || !call.callerLeg) {
+      if (t.leg === undefined) this.#send(inDialogRequest(leg, 'BYE')); // too late: caller gone or timed out
+      t.leg ??= leg;
+      return;
+    }
+    clearTimeout(t.timer);
+    t.state = 'reinviting';
+    t.leg = leg;
+    // re-INVITE the caller towards the gateway's media
+    const callerLeg = call.callerLeg;
+    const gwSdp = rs.content ?? '';
+    const reinvite = inDialogRequest(callerLeg, 'INVITE', {
+      headers: { ...this.#contactHeader(call), ...(gwSdp ? SDP_HEADERS : {}) },
+      ...(gwSdp ? { content: gwSdp } : {}),
+    });
+    const seq = callerLeg.localCseq;
+    let done = false;
+    this.#send(reinvite, (crs) => {
+      const cs = crs.status ?? 0;
+      if (cs < 200) return;
+      if (cs < 300) this.#send(ackFor(callerLeg, seq));
+      if (done) return;
+      done = true;
+      if (t.state !== 'reinviting' || call.state !== 'answered') return;
+      if (cs >= 300) {
+        // the caller kept its old media: still with the agent; the gateway leg goes
+        this.#send(inDialogRequest(leg, 'BYE'));
+        this.#transferFailed(call, t, `caller-reinvite-${cs}`);
+        return;
+      }
+      const agentLeg = call.peer?.leg;
+      if (agentLeg) this.#send(inDialogRequest(agentLeg, 'BYE'));
+      call.peer = { side: 'gateway', leg, target: t.gateway.key };
+      t.state = 'done';
+      call.transfer = undefined;
+      void this.#o.snapshots?.save(this.#snapshot(call));
+      this.#log.info({ event: 'relay.transferred', callId: call.callId, target: t.gateway.key }, 'caller connected to the gateway');
+      void this.#publishSafe({ type: 'call.transfer-result', callId: call.callId, requestId: t.requestId, target: t.gateway.key, outcome: 'connected', reason: null, at: this.#iso() });
+    });
+  }
+}

@@ -7,7 +7,8 @@
 #       bash scripts/services.sh stop
 # - Installs npm dependencies if node_modules is missing.
 # - Seeds the directory data if the database is empty.
-# - Starts the server (PORT defaults to 8080).
+# - Starts the server (PORT defaults to 8080) and the telephony adapter (SIP/UDP
+#   on 127.0.0.1:5060 unless SIP_ADDRESS / SIP_PORT say otherwise).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,5 +63,13 @@ fi
 log "seeding directory data (only if empty)"
 npx --no-install tsx server/src/directory/seed-cli.ts --if-empty
 
+# Telephony (SIP adapter) in its own process next to the server; stopped with it.
+export SIP_PORT="${SIP_PORT:-5060}"
+export TELEPHONY_INSTANCE="${TELEPHONY_INSTANCE:-tel1}"
+log "starting telephony (SIP/UDP) on ${SIP_ADDRESS:-127.0.0.1}:$SIP_PORT"
+npx --no-install tsx telephony/src/main.ts &
+TELEPHONY_PID=$!
+trap 'kill "$TELEPHONY_PID" 2>/dev/null || true' EXIT INT TERM
+
 log "starting server on port $PORT"
-exec npx --no-install tsx server/src/main.ts
+npx --no-install tsx server/src/main.ts

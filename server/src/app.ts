@@ -208,7 +208,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
   callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials });
-  callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE) });
+  callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);

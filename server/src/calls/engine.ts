@@ -303,10 +303,10 @@ export class CallEngine {
    * `call.transfer-result`.
    */
   async requestTransfer(callId: string, target: string, actor: { id: string; role: string }): Promise<CallTransfer> {
-    const t = this.transferTargets.find((x) => x.key === target);
-    if (!t) throw new AppError('VALIDATION_FAILED', `unknown transfer target ${target}; configured: ${this.transferTargets.map((x) => x.key).join(', ')}`);
     const rec = await this.deps.Call.findById(callId, { outcome: 1, answeredBy: 1, transfer: 1, instance: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer' | 'instance'>>();
     if (!rec) throw new AppError('NOT_FOUND', 'call not found');
+    const t = this.transferTargets.find((x) => x.key === target);
+    if (!t) throw new AppError('VALIDATION_FAILED', `unknown transfer target ${target}; configured: ${this.transferTargets.map((x) => x.key).join(', ')}`);
     if (rec.outcome !== 'answered') throw new AppError('INVALID_TRANSITION', `call is ${rec.outcome}: only a call in progress can be transferred`);
     if (actor.role !== 'supervisor' && rec.answeredBy !== actor.id) throw new AppError('ACTION_FORBIDDEN', 'only the agent on the call (or a supervisor) may transfer it');
     const now = this.deps.clock();

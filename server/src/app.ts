@@ -147,6 +147,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     log,
     clock,
     ringTimeoutMs: env.RING_TIMEOUT_MS,
+    wrapUp: env.ACD_WRAP_UP,
     elderly: new Set(env.ELDERLY_NUMBERS.split(',').map((n) => n.trim()).filter(Boolean)),
     transferTargets: env.TRANSFER_TARGETS.split(',').map((kv) => {
       const i = kv.indexOf(':');

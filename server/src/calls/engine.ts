@@ -96,6 +96,8 @@ export interface CallEngineDeps {
   /** overflow / maximum wait per agent group */
   overflow?: (group: string) => OverflowPolicy | null;
   transferTargets?: readonly TransferTarget[];
+  /** after-call work (话后处理) after each call; false: straight back to available (default true) */
+  wrapUp?: boolean;
   /** is the agent reachable: phone registered, console connected (reconciliation) */
   presence?: (agentId: string) => Promise<{ phone: boolean; console: boolean }>;
 }
@@ -291,8 +293,11 @@ export class CallEngine {
     const talkMs = rec.answeredAt ? Math.max(0, at.getTime() - new Date(rec.answeredAt).getTime()) : null;
     await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'ended', endedAt: at, talkMs, endedBy: ev.by, endReason: ev.reason } });
     if (rec.answeredBy && rec.outcome === 'answered') {
-      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: true }, at.getTime());
-      if (r.ok && r.changed) this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'call-ended' });
+      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
+      if (r.ok && r.changed) {
+        this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'call-ended' });
+        if (r.agent.state === 'available') await this.dispatch();
+      }
     }
     if (rec.answeredBy) this.notify([`agent:${rec.answeredBy}`], 'call.ended', { callId: ev.callId, by: ev.by, reason: ev.reason, at: ev.at });
   }
@@ -332,8 +337,11 @@ export class CallEngine {
     if (ev.outcome === 'connected' && rec.outcome === 'answered') set.outcome = 'transferred';
     await this.deps.Call.updateOne({ _id: ev.callId }, { $set: set });
     if (ev.outcome === 'connected' && rec.answeredBy) {
-      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: true }, at.getTime());
-      if (r.ok && r.changed) this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'transferred' });
+      const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
+      if (r.ok && r.changed) {
+        this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'transferred' });
+        if (r.agent.state === 'available') await this.dispatch();
+      }
     }
     const payload = { callId: ev.callId, target: ev.target, targetName: rec.transfer.targetName, outcome: ev.outcome, reason: ev.reason, by: rec.transfer.by, at: ev.at };
     this.notify([`agent:${rec.transfer.by}`, ...(rec.answeredBy && rec.answeredBy !== rec.transfer.by ? [`agent:${rec.answeredBy}`] : []), 'supervisors'], 'call.transfer', payload);

@@ -58,6 +58,8 @@ const schema = z.object({
   ACD_TICK_MS: z.coerce.number().int().min(200).default(2000),
   /** A caller waiting longer than this becomes a callback task (0: never), seconds. */
   ACD_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).default(0),
+  /** After-call work (话后处理, wrap-up) after each call; false: agents go straight back to available. */
+  ACD_WRAP_UP: bool.default(true),
   /** Log agents out whose phone and console are both gone (reconciliation). */
   ACD_PRESENCE_CHECK: bool.default(true),
   /** 老年人优先: comma-separated caller numbers served first. */

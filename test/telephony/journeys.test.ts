@@ -152,6 +152,22 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(tel.relay.activeCalls).toHaveLength(0);
   });
 
+  it('hold: the caller\'s re-INVITE (a=sendonly) is relayed to the agent\'s phone and its a=recvonly answer back; CSeqs per leg', async () => {
+    await available('agent1');
+    const p1 = await phone('agent1', PHONE1_IP, 'phone-answer-hold.xml');
+    const started = Date.now();
+    const c = caller('caller-hold-bye.xml', ['-d', '300']);
+    const callId = await callFrom('13800138000', started);
+    const [cr, pr] = await Promise.all([c, p1.run]);
+    expect(cr.code, describeRun(cr)).toBe(0);
+    expect(pr.code, describeRun(pr)).toBe(0);
+    expect(pr.logs).toContain('hold-offer=a=sendonly');
+    expect(cr.logs).toContain('hold-answer=a=recvonly');
+    const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
+    expect(rec).toMatchObject({ answeredBy: 'agent1', endedBy: 'caller' });
+    expect(tel.relay.stats.reinvites).toBeGreaterThanOrEqual(1);
+  });
+
   it('the agent hangs up: BYE relayed to the caller, CDR ended by the agent; earlier tickets of the number pop up', async () => {
     const ticket = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ caller: { name: '张三', phone: '13800138000', anonymous: false } }));
     expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);

@@ -28,7 +28,7 @@ import {
   type TelephonyCommand,
 } from './calls/telephony-contract.js';
 import { callKpiRoutes } from './calls/kpi-routes.js';
-import { callModel } from './calls/model.js';
+import { callModel, type CallDoc } from './calls/model.js';
 import { callRoutes } from './calls/routes.js';
 import { startCallEventWorker } from './calls/worker.js';
 import { UserStatus } from './auth/user-status.js';
@@ -124,7 +124,16 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const numberer = new TicketNumberer(redis, env.QUEUE_PREFIX, tm.Ticket, env.TICKET_NUMBER_PREFIX, env.TIME_ZONE);
   const buildInfo = await mongo.db!.admin().command({ buildInfo: 1 });
   const ferretdb = 'ferretdbVersion' in buildInfo;
-  const tickets = new TicketService({ models: tm, directory: dir, outbox, numberer, clock, context: () => store.context(), idOnlyFilters: ferretdb });
+  const tickets = new TicketService({
+    models: tm,
+    directory: dir,
+    outbox,
+    numberer,
+    clock,
+    context: () => store.context(),
+    idOnlyFilters: ferretdb,
+    callLookup: (callId) => Call.findById(callId, { fromGateway: 1, gatewayReference: 1 }).lean<Pick<CallDoc, 'fromGateway' | 'gatewayReference'>>().then((c) => (c ? { fromGateway: c.fromGateway ?? null, gatewayReference: c.gatewayReference ?? null } : null)),
+  });
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
   const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
@@ -208,7 +217,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
-  callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials });
+  callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
@@ -230,6 +239,11 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     const msg = toMessage(job, ticket);
     io.to(ticketRooms(msg)).emit('ticket.event', msg);
   };
+  // A ticket filed from a call: the call record lists it (at least once, $addToSet is idempotent).
+  const linkCalls: TicketEventHandler = async (job, ticket) => {
+    if (job.type !== 'ticket.created' || !ticket || ticket.callIds.length === 0) return;
+    for (const callId of ticket.callIds) await Call.updateOne({ _id: callId }, { $addToSet: { ticketIds: String(ticket._id) } });
+  };
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {
     if (ticket) await timers.sync(ticket);
@@ -240,7 +254,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, notify, ...(opts.handlers ?? [])],
+        handlers: [syncTimers, notify, linkCalls, ...(opts.handlers ?? [])],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })

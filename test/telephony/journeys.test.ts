@@ -251,6 +251,13 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     const told = await until('transfer event', async () => pop.events.find((e) => e.type === 'call.transfer'));
     expect(told.data).toMatchObject({ callId, target: '110', outcome: 'connected' });
     expect(await agentState('agent1')).toMatchObject({ state: 'wrap_up' });
+    // the agent files the ticket for the call: it shows the transfer (who, when, target, outcome)
+    const ticket = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ callId, caller: { name: '张三', phone: '13800138000', anonymous: false } }));
+    expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);
+    const linked = await t.api.get(`/api/tickets/${ticket.body.id}/calls`).set(await auth('agent1'));
+    expect(linked.status).toBe(200);
+    expect(linked.body.items).toEqual([expect.objectContaining({ id: callId, transfer: expect.objectContaining({ target: '110', targetName: '公安110', by: 'agent1', outcome: 'connected', requestedAt: expect.any(String), at: expect.any(String) }) })]);
+    await until('the call record lists the ticket', async () => ((await cdr(callId)).ticketIds as string[]).includes(ticket.body.id));
   });
 
   it('transfer to 110 fails (gateway busy): the caller stays with the agent, never re-INVITEd; the agent is told; recorded as failed', async () => {
@@ -292,6 +299,13 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(rec).toMatchObject({ fromGateway: '110', gatewayReference: 'JJ-20261126-0042', fromNumber: '110' });
     const card = await until('screen pop', async () => pop.events.find((e) => e.type === 'call.answered'));
     expect(card.data).toMatchObject({ fromGateway: '110', gatewayReference: 'JJ-20261126-0042' });
+    // a ticket filed from it keeps 110's reference; a ticket naming a call that does not exist is refused
+    const ticket = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ callId }));
+    expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);
+    expect(ticket.body.externalRef).toBe('110:JJ-20261126-0042');
+    const bogus = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ callId: 'no-such-call@127.0.0.9' }));
+    expect(bogus.status).toBe(400);
+    expect(bogus.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ path: 'body.callId' })] });
   });
 
   it('baresip registers as agent1 with the directory SIP credentials and answers a call from SIPp', async () => {

@@ -14,6 +14,8 @@ import { AGENT_STATES } from './acd.js';
 import { presentAgent, type CallEngine } from './engine.js';
 import { presentCall, type CallDoc } from './model.js';
 import type { SipCredentials } from './sip-credentials.js';
+import { ticketIdParams } from '../tickets/schema.js';
+import type { Actor } from '../tickets/types.js';
 
 /** States an agent may ask for; `on_call` only comes from telephony (answered). */
 const OWN_STATES = ['logged_out', 'available', 'break', 'wrap_up'] as const;
@@ -29,8 +31,31 @@ const TAKES_CALLS = new Set<string>(CONSOLE_ROLES);
 const transferBody = z.object({ target: z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be a transfer target key such as 110') });
 const sipPasswordBody = z.object({ password: z.string().min(8, 'at least 8 characters').max(128) });
 
-export function callRoutes(api: ApiRouter, deps: { engine: CallEngine; Call: Model<CallDoc>; User: Model<UserDoc>; sipCredentials: SipCredentials }): void {
+export interface CallRouteDeps {
+  engine: CallEngine;
+  Call: Model<CallDoc>;
+  User: Model<UserDoc>;
+  sipCredentials: SipCredentials;
+  /** the call ids of a ticket the actor may see (404 otherwise) */
+  ticketCallIds: (ticketId: string, actor: Actor) => Promise<string[]>;
+}
+
+export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
   const { engine, Call, User, sipCredentials } = deps;
+
+  api.add({
+    method: 'get',
+    path: '/tickets/:id/calls',
+    tag: 'calls',
+    summary: 'The call records a ticket was filed from, with any transfer (who, when, target, outcome)',
+    roles: HOTLINE_ROLES,
+    params: ticketIdParams,
+    async handler({ actor, params }) {
+      const ids = await deps.ticketCallIds(params.id, actor);
+      const found = await Promise.all(ids.map((id) => Call.findById(id).lean<CallDoc>())); // `{_id}` filters only (FerretDB)
+      return { items: found.filter((c): c is CallDoc => c !== null).map(presentCall) };
+    },
+  });
 
   api.add({
     method: 'post',

@@ -37,6 +37,11 @@ export interface TicketServiceDeps {
    * write also carries the version condition.
    */
   idOnlyFilters?: boolean;
+  /**
+   * The call record a ticket is filed from (`callId` in the intake), if it exists: a ticket may
+   * only name a real call, and a call handed over by a partner (110) brings its reference along.
+   */
+  callLookup?: (callId: string) => Promise<{ fromGateway: string | null; gatewayReference: string | null } | null>;
 }
 
 /** The engine's own actor for deadline supervision. */
@@ -131,7 +136,16 @@ export class TicketService {
         ticketId = claim.ticketId;
       }
     }
-    return { ticket: await this.insert(ticketId, input, actor), created: true };
+    return { ticket: await this.insert(ticketId, await this.withCall(input), actor), created: true };
+  }
+
+  /** Checks the call named by the intake; a partner's reference (110) becomes the external reference. */
+  private async withCall(input: CreateTicketInput): Promise<CreateTicketInput> {
+    if (!input.callId || !this.deps.callLookup) return input;
+    const call = await this.deps.callLookup(input.callId);
+    if (!call) throw new AppError('VALIDATION_FAILED', 'invalid body', [{ path: 'body.callId', message: 'no call record with this id', code: 'unknown_call' }]);
+    if (input.externalRef || !call.gatewayReference) return input;
+    return { ...input, externalRef: `${call.fromGateway ?? 'gateway'}:${call.gatewayReference}` };
   }
 
   private async waitFor(id: Types.ObjectId): Promise<TicketDoc | null> {

@@ -17,6 +17,7 @@
 // fails (or the caller refuses the re-INVITE) the caller stays with the agent; either way
 // `call.transfer-result` tells the engine, which tells the agent.
 // Every request gets a final response (TELEPHONY-NOTES defect 4).
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import sip, { type SipMessage, type SipRemote } from 'sip';
 import type { BindingStore } from './binding-store.js';
 import type { AbandonReason, CallEventPublisher, CallOffered, EndParty, RingFailure } from './call-events.js';
@@ -52,6 +53,12 @@ export interface RelayOptions {
   /** a transfer whose gateway has not answered after this is cancelled (ms, default 20 000) */
   transferTimeoutMs?: number;
   snapshots?: DialogSnapshots;
+  /**
+   * Out-of-dialog requests (new INVITEs, OPTIONS, unknown methods) per source IP per second;
+   * beyond it: 503 Retry-After (a flood from one source cannot take the adapter down). Sources
+   * in `trustedSources` (the carrier's SBC, which carries every caller) are not limited.
+   */
+  flood?: { perSecond: number; trustedSources?: readonly string[] };
   logger?: SipLogger;
   now?: () => number;
 }
@@ -98,10 +105,12 @@ export interface RelayStats {
   transfers: number;
   transfersFailed: number;
   reinvites: number;
+  rateLimited: number;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
-const KNOWN_METHODS = new Set(['REGISTER', 'PRACK', 'UPDATE', 'INFO', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'PUBLISH']);
+// REGISTER is served on the same port by the registrar (adapter.ts)
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER';
+const KNOWN_METHODS = new Set(['PRACK', 'UPDATE', 'INFO', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'PUBLISH']);
 const ENDED_MEMORY_MS = 32_000;
 const MAX_ENDED_REMEMBERED = 100_000;
 
@@ -191,7 +200,7 @@ export class CallRelay {
   readonly stats: RelayStats = {
     requests: 0, invites: 0, offered: 0, rejectedUnknownNumber: 0, unavailable: 0, cancelled: 0,
     ringTimeouts: 0, publishFailures: 0, oversizeDropped: 0, errors: 0, rings: 0, ringFailures: 0,
-    answered: 0, ended: 0, transfers: 0, transfersFailed: 0, reinvites: 0,
+    answered: 0, ended: 0, transfers: 0, transfersFailed: 0, reinvites: 0, rateLimited: 0,
   };
   readonly #calls = new Map<string, Live>();
   /** every leg's Call-ID → its call and side (the caller's leg has the call's own id) */
@@ -205,6 +214,9 @@ export class CallRelay {
   readonly #pending = new Set<Promise<unknown>>();
   readonly #ended = new Map<string, { cseq: number; until: number }>();
   readonly #host: string;
+  readonly #flood: RateLimiterMemory | null;
+  readonly #trusted: ReadonlySet<string>;
+  readonly #floodLogged = new Map<string, number>();
 
   constructor(o: RelayOptions, publisher: CallEventPublisher, send: (m: SipMessage, cb?: (rs: SipMessage) => void) => void) {
     this.#o = o;
@@ -214,6 +226,9 @@ export class CallRelay {
     this.#log = o.logger ?? silentLogger;
     this.#now = o.now ?? Date.now;
     this.#host = `${o.contactHost}:${o.port}`;
+    const perSecond = o.flood?.perSecond ?? 50;
+    this.#flood = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : null;
+    this.#trusted = new Set(o.flood?.trustedSources ?? []);
   }
 
   get activeCalls(): InboundCall[] {
@@ -233,8 +248,31 @@ export class CallRelay {
       return;
     }
     this.stats.requests++;
+    const inDialog = Boolean(rq.headers.to?.params?.tag);
+    if (this.#flood && !inDialog && method !== 'CANCEL' && !this.#trusted.has(remote.address)) {
+      // resolves in a microtask: requests of later datagrams (a CANCEL) still come after this one
+      this.#flood.consume(remote.address).then(
+        () => this.#serve(rq, remote, method, inDialog),
+        () => this.#flooded(rq, remote),
+      );
+      return;
+    }
+    this.#serve(rq, remote, method, inDialog);
+  }
+
+  #flooded(rq: SipMessage, remote: SipRemote): void {
+    this.stats.rateLimited++;
+    const last = this.#floodLogged.get(remote.address) ?? 0;
+    if (this.#now() - last > 10_000) {
+      this.#floodLogged.set(remote.address, this.#now());
+      if (this.#floodLogged.size > 10_000) this.#floodLogged.clear();
+      this.#log.warn({ event: 'relay.rate_limited', source: remote.address, method: rq.method }, 'too many requests from one source: 503');
+    }
+    this.#respond(rq, 503, 'Service Unavailable', { 'retry-after': '5' });
+  }
+
+  #serve(rq: SipMessage, remote: SipRemote, method: string, inDialog: boolean): void {
     try {
-      const inDialog = Boolean(rq.headers.to?.params?.tag);
       if (method === 'INVITE' && !inDialog) this.#invite(rq, remote);
       else if (method === 'CANCEL') this.#cancel(rq);
       else if (method === 'OPTIONS' && !inDialog) this.#respond(rq, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });

@@ -47,6 +47,10 @@ const adapter = await startTelephony({
   gateways,
   maxRingMs: num('MAX_RING_MS', 300_000),
   transferTimeoutMs: num('TRANSFER_TIMEOUT_MS', 20_000),
+  flood: {
+    perSecond: num('TELEPHONY_FLOOD_PER_SECOND', 50),
+    trustedSources: (env.TELEPHONY_TRUSTED_SOURCES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  },
   logger: log,
 });
 console.log(`\n  12345 telephony (SIP/UDP) on ${adapter.address}:${adapter.port}, instance ${adapter.instance}\n`);

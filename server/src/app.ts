@@ -157,6 +157,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     clock,
     ringTimeoutMs: env.RING_TIMEOUT_MS,
     wrapUp: env.ACD_WRAP_UP,
+    presenceGraceMs: env.ACD_PRESENCE_GRACE_MS,
+    staleCallMs: env.CALL_STALE_MS,
     elderly: new Set(env.ELDERLY_NUMBERS.split(',').map((n) => n.trim()).filter(Boolean)),
     transferTargets: env.TRANSFER_TARGETS.split(',').map((kv) => {
       const i = kv.indexOf(':');
@@ -264,6 +266,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   let sweeper: NodeJS.Timeout | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
   let acdTicker: NodeJS.Timeout | null = null;
+  let staleSweeper: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
     try {
       const n = await outbox.sweep(SWEEP_GRACE_MS);
@@ -304,6 +307,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         heartbeat.unref();
         acdTicker = setInterval(() => void calls.tick().catch((err: unknown) => log.warn({ err }, 'ACD sweep failed')), env.ACD_TICK_MS);
         acdTicker.unref();
+        staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
+        staleSweeper.unref();
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
         timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
@@ -319,6 +324,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (sweeper) clearInterval(sweeper);
       if (heartbeat) clearInterval(heartbeat);
       if (acdTicker) clearInterval(acdTicker);
+      if (staleSweeper) clearInterval(staleSweeper);
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
       });

@@ -100,6 +100,10 @@ export interface CallEngineDeps {
   wrapUp?: boolean;
   /** is the agent reachable: phone registered, console connected (reconciliation) */
   presence?: (agentId: string) => Promise<{ phone: boolean; console: boolean }>;
+  /** an agent is only logged out after being unreachable in the same state this long (ms, default 30 000) */
+  presenceGraceMs?: number;
+  /** a call record still open this long after its offer is closed by the stale sweep (ms, default 6 h) */
+  staleCallMs?: number;
 }
 
 export const DEFAULT_TRANSFER_TARGETS: readonly TransferTarget[] = [
@@ -440,8 +444,11 @@ export class CallEngine {
    */
   private async reconcilePresence(): Promise<string[]> {
     const out: string[] = [];
+    const now = this.deps.clock().getTime();
+    const grace = this.deps.presenceGraceMs ?? 30_000;
     for (const a of await this.deps.acd.listAgents()) {
       if (a.state === 'logged_out' || a.state === 'on_call') continue;
+      if (now - a.since < grace) continue; // just logged in / changed: give phone and console time
       const p = await this.deps.presence!(a.agentId);
       const reachable = a.state === 'available' ? p.phone && p.console : p.phone || p.console;
       if (reachable) continue;
@@ -453,6 +460,33 @@ export class CallEngine {
       }
     }
     return out;
+  }
+
+  /**
+   * Call records still open long after their offer (the telephony instance that held them never
+   * came back, an event was lost for good) are closed by the system, and their agent released:
+   * no call record stays open forever (issue 4 item 9). Run rarely (every few minutes); on
+   * FerretDB the query is a collection scan, on MongoDB it uses the offeredAt index.
+   */
+  async sweepStale(): Promise<{ closed: string[] }> {
+    const now = this.deps.clock();
+    const before = new Date(now.getTime() - (this.deps.staleCallMs ?? 6 * 3600_000));
+    const open = await this.deps.Call.find({ outcome: { $in: ['queued', 'answered', 'transferred'] }, offeredAt: { $lt: before } }, { outcome: 1, answeredBy: 1, answeredAt: 1 })
+      .limit(1000)
+      .lean<Pick<CallDoc, '_id' | 'outcome' | 'answeredBy' | 'answeredAt'>[]>();
+    const closed: string[] = [];
+    for (const c of open) {
+      if (c.outcome === 'queued') {
+        await this.deps.acd.abandonQuietly(c._id);
+        await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'abandoned', abandonedAt: now, endedAt: now, abandonReason: 'stale' } });
+      } else {
+        await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'ended', endedAt: now, endedBy: 'system', endReason: 'stale', talkMs: null } });
+        if (c.answeredBy) await this.deps.acd.callEvent(c.answeredBy, { type: 'ended', callId: c._id, wrapUp: true }, now.getTime());
+      }
+      closed.push(c._id);
+    }
+    if (closed.length > 0) this.deps.log.warn({ closed }, 'stale call records closed by the system');
+    return { closed };
   }
 
   // ----- agents -------------------------------------------------------------------------------

@@ -131,8 +131,10 @@ const schema = new Schema<CallDoc>(
   },
   { versionKey: false },
 );
-// KPIs by hour/day/line read ranges of offeredAt (issue 4 item 8, not built yet).
+// KPIs by hour/day/line read ranges of offeredAt (kpi-routes.ts).
 schema.index({ offeredAt: 1 });
+// The stale sweep (engine.ts sweepStale) looks for open records by outcome and age.
+schema.index({ outcome: 1, offeredAt: 1 });
 
 export const callModel = (conn: Connection): Model<CallDoc> => conn.model<CallDoc>('Call', schema, 'calls');
 

@@ -62,6 +62,10 @@ const schema = z.object({
   ACD_WRAP_UP: bool.default(true),
   /** Log agents out whose phone and console are both gone (reconciliation). */
   ACD_PRESENCE_CHECK: bool.default(true),
+  /** An agent unreachable (no phone registration, or no console) this long is logged out, ms. */
+  ACD_PRESENCE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Call records still open this long after the offer are closed as stale, ms (default 6 h). */
+  CALL_STALE_MS: z.coerce.number().int().min(60_000).default(6 * 3600_000),
   /** 老年人优先: comma-separated caller numbers served first. */
   ELDERLY_NUMBERS: z.string().default(''),
   /** One-click transfer targets `key:name,…`; telephony maps each key to its gateway. */

@@ -148,6 +148,8 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
 
     const card = pop.events.find((e) => e.type === 'call.answered');
     expect(card?.data).toMatchObject({ callId, fromNumber: '13800138000', displayName: '市民张三', line: 'main', elderly: false, earlierTickets: [] });
+    // the pop reaches the console within a few hundred ms of the answer (same machine, same clock)
+    expect(card!.receivedAt - Date.parse(String(rec.answeredAt))).toBeLessThan(500);
     expect(pop.events.some((e) => e.type === 'call.ended' && e.data.callId === callId)).toBe(true);
     expect(tel.relay.activeCalls).toHaveLength(0);
   });
@@ -201,6 +203,26 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(rec).toMatchObject({ answeredBy: 'agent2' });
     expect(rec.waitedMs).toBeGreaterThanOrEqual(2_000); // rang on agent1 for the 2.5 s ring timeout first
     expect(await agentState('agent1')).toMatchObject({ state: 'break' });
+  });
+
+  it('an agent whose phone vanished (binding to a dead address) costs one ring timeout: the call goes to the next agent', async () => {
+    await available('agent1', 'agent2');
+    const dead = await freeUdpPort(PHONE1_IP); // nothing listens there
+    await tel.bindings.removeAll(`sip:agent1@${REALM}`);
+    await tel.bindings.put({
+      aor: `sip:agent1@${REALM}`, contact: `sip:agent1@${PHONE1_IP}:${dead}`, expiresAt: Date.now() + 600_000,
+      callId: 'vanished', cseq: 1, source: { protocol: 'UDP', address: PHONE1_IP, port: dead }, updatedAt: Date.now(),
+    });
+    const p2 = await phone('agent2', PHONE2_IP, 'phone-answer.xml');
+    const started = Date.now();
+    const c = caller('caller-talk-bye.xml', ['-d', '300']);
+    const callId = await callFrom('13800138000', started);
+    const [cr, r2] = await Promise.all([c, p2.run]);
+    expect(cr.code, describeRun(cr)).toBe(0);
+    expect(r2.code, describeRun(r2)).toBe(0);
+    const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
+    expect(rec).toMatchObject({ answeredBy: 'agent2' });
+    expect(await agentState('agent1')).toMatchObject({ state: 'break' }); // no more calls to the dead phone
   });
 
   it('the caller hangs up while an agent phone rings: CANCEL relayed to the phone, abandoned call becomes a callback task', async () => {
@@ -283,6 +305,26 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
     expect(rec.transfer).toMatchObject({ target: '110', outcome: 'failed', reason: 'status-486' });
     expect(rec).toMatchObject({ endedBy: 'caller', answeredBy: 'agent1' });
+  });
+
+  it('transfer to a gateway that never answers: cancelled after the transfer timeout, the caller stays with the agent', async () => {
+    const pop = await listen('agent1');
+    await available('agent1');
+    const p1 = await phone('agent1', PHONE1_IP, 'phone-answer.xml');
+    const started = Date.now();
+    const c = caller('caller-talk-bye.xml', ['-d', '6000']); // a re-INVITE would fail this scenario
+    const callId = await callFrom('13800138000', started);
+    await until('answered', async () => (await cdr(callId)).outcome === 'answered');
+    // nothing listens on the gateway address in this test
+    const res = await t.api.post(`/api/calls/${encodeURIComponent(callId)}/transfer`).set(await auth('agent1')).send({ target: '110' });
+    expect(res.status).toBe(202);
+    const told = await until('transfer event', async () => pop.events.find((e) => e.type === 'call.transfer'), 10_000);
+    expect(told.data).toMatchObject({ callId, outcome: 'failed', reason: 'timeout' });
+    const [cr, pr] = await Promise.all([c, p1.run]);
+    expect(cr.code, describeRun(cr)).toBe(0);
+    expect(pr.code, describeRun(pr)).toBe(0);
+    const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
+    expect(rec).toMatchObject({ endedBy: 'caller', transfer: expect.objectContaining({ outcome: 'failed', reason: 'timeout' }) });
   });
 
   it('a call handed over by the 110 gateway is marked, with 110\'s reference on the record and on the caller card', async () => {

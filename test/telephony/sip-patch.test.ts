@@ -228,3 +228,12 @@ describe('sip@0.0.6 patches', { timeout: 5000 }, () => {
 });
 
 let stack: ReturnType<typeof sip.create> | undefined;
+
+describe('defect 9: the unmaintained ws@6 dependency', () => {
+  it('is replaced by ws 8 through npm overrides (package.json "overrides": {"sip": {"ws": "^8…"}})', async () => {
+    const { createRequire } = await import('node:module');
+    const fromSip = createRequire(createRequire(import.meta.url).resolve('sip'));
+    const version = (fromSip('ws/package.json') as { version: string }).version;
+    expect(Number(version.split('.')[0])).toBeGreaterThanOrEqual(8);
+  });
+});

@@ -147,6 +147,8 @@ interface Live extends Omit<InboundCall, 'peer'> {
   /** our 2xx to a relayed re-INVITE, per leg call-id, until its ACK */
   pendingAcks: Map<string, { seq: number; rt: OkRetransmitter }>;
   transfer?: Transfer;
+  /** every leg Call-ID opened for this call (rings, transfers), forgotten when it ends */
+  legIds: Set<string>;
 }
 
 class TimeoutError extends Error {}
@@ -359,6 +361,7 @@ export class CallRelay {
     const ring: Ring = { agentId: cmd.agentId, offerAt: cmd.offerAt, invite, state: 'calling' };
     call.ring = ring;
     this.#legs.set(legCallId, { call, side: 'agent' });
+    call.legIds.add(legCallId);
     ring.timer = setTimeout(() => {
       if (ring.state !== 'calling') return;
       this.stats.ringTimeouts++;
@@ -422,6 +425,7 @@ export class CallRelay {
     const t: Transfer = { requestId: cmd.requestId, gateway, invite, state: 'calling' };
     call.transfer = t;
     this.#legs.set(legCallId, { call, side: 'gateway' });
+    call.legIds.add(legCallId);
     this.#log.info({ event: 'relay.transfer', callId: call.callId, target: gateway.key, by: cmd.by }, 'transfer to gateway');
     t.timer = setTimeout(() => {
       if (t.state !== 'calling') return;
@@ -531,6 +535,7 @@ export class CallRelay {
       sdp: rq.content ?? '', line: found.line, fromNumber: utf8(decodeURIComponentSafe(userOf(from.uri) ?? '')),
       displayName: displayNameOf(from.name), toNumber: found.number, receivedAt: now, state: 'offering', branch,
       invite: rq, fromGateway: gw?.key ?? null, gatewayReference: gw?.reference ?? null, pendingAcks: new Map(),
+      legIds: new Set([callId]),
     };
     this.#calls.set(callId, call);
     this.#legs.set(callId, { call, side: 'caller' });
@@ -587,7 +592,7 @@ export class CallRelay {
     this.#calls.delete(call.callId);
     this.#remember(call.callId, call.cseq);
     // legs stay mapped a little longer so late responses/requests find "ended" rather than nothing
-    const legIds = [call.callId, call.ring?.invite.headers['call-id'], call.transfer?.invite.headers['call-id'], call.peer?.leg.callId].filter((x): x is string => typeof x === 'string');
+    const legIds = [...call.legIds];
     setTimeout(() => {
       for (const id of legIds) if (this.#legs.get(id)?.call === call) this.#legs.delete(id);
     }, ENDED_MEMORY_MS).unref();

@@ -234,7 +234,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   app.use(errorHandler(log));
 
   const http = createServer(app);
-  const io = createGateway(http, tokens, userStatus, { pub, sub });
+  const io = createGateway(http, tokens, userStatus, { pub, sub, key: `${env.QUEUE_PREFIX}:socket.io` });
   ioRef = io;
 
   const notify: TicketEventHandler = async (job, ticket) => {

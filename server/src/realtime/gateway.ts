@@ -21,9 +21,10 @@ export function roomsOf(actor: Actor): string[] {
  * Authenticated at the handshake (`auth.token`); a bad token is refused with `connect_error`.
  * With `pub`/`sub` Redis clients, the Redis adapter carries events between server instances.
  */
-export function createGateway(http: HttpServer, tokens: TokenService, status: UserStatus, redis?: { pub: Redis; sub: Redis }): Io {
+export function createGateway(http: HttpServer, tokens: TokenService, status: UserStatus, redis?: { pub: Redis; sub: Redis; key?: string }): Io {
   const io: Io = new Server(http, { path: '/socket.io', serveClient: false, cors: { origin: false } });
-  if (redis) io.adapter(createAdapter(redis.pub, redis.sub));
+  // `key`: the Redis channel prefix, so deployments (or test apps) sharing a Redis stay apart
+  if (redis) io.adapter(createAdapter(redis.pub, redis.sub, redis.key ? { key: redis.key } : {}));
   io.use(async (socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown })?.token;
     const verified = typeof token === 'string' ? await tokens.verify(token) : null;

@@ -50,7 +50,7 @@ async function register(user: string, ttlMs: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'true', ACD_TICK_MS: '250', ACD_PRESENCE_GRACE_MS: '600', SIP_REALM: REALM, CALL_STALE_MS: '3600000' } });
+  t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'true', ACD_TICK_MS: '250', ACD_PRESENCE_GRACE_MS: '1500', SIP_REALM: REALM, CALL_STALE_MS: '3600000' } });
   redis = new Redis(process.env.TEST_REDIS_URL!, { maxRetriesPerRequest: null });
 });
 
@@ -74,16 +74,16 @@ describe('agent presence reconciliation', { timeout: 30_000 }, () => {
     await register('agent2', 60_000);
     const c = await console_('agent2');
     expect((await t.api.post('/api/agents/me/state').set(await auth('agent2')).send({ state: 'available' })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1_500)); // several sweeps past the grace period
+    await new Promise((r) => setTimeout(r, 2_500)); // several sweeps past the grace period
     expect(await stateOf('agent2')).toBe('available');
     c.socket.disconnect();
     await until('logged out after the console left', async () => (await stateOf('agent2')) === 'logged_out');
 
-    await register('window1', 1_200); // expires soon
+    await register('window1', 3_000); // expires soon
     await console_('window1');
     expect((await t.api.post('/api/agents/me/state').set(await auth('window1')).send({ state: 'available' })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 900));
-    expect(await stateOf('window1')).toBe('available'); // still registered
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await stateOf('window1')).toBe('available'); // past the grace period, still registered
     await until('logged out after the registration expired', async () => (await stateOf('window1')) === 'logged_out');
   });
 });

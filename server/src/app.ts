@@ -18,7 +18,8 @@ import { authenticate } from './auth/middleware.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
 import { AcdStore } from './calls/acd-store.js';
-import { CallEngine, type CallerCard } from './calls/engine.js';
+import { parseAcdConfig } from './calls/acd-config.js';
+import { CallEngine, DEFAULT_GROUP, type CallerCard } from './calls/engine.js';
 import { SipCredentials } from './calls/sip-credentials.js';
 import {
   COMMAND_JOB_OPTIONS,
@@ -147,6 +148,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     }
     return q;
   };
+  const acdConfig = parseAcdConfig(env.ACD_GROUPS, DEFAULT_GROUP, env.ACD_MAX_WAIT_SECONDS);
   const sipCredentials = new SipCredentials(dir.User, redis, env.QUEUE_PREFIX, env.SIP_REALM);
   let ioRef: Io | null = null;
   const calls = new CallEngine({
@@ -164,7 +166,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       const i = kv.indexOf(':');
       return { key: kv.slice(0, i), name: kv.slice(i + 1) };
     }),
-    overflow: env.ACD_MAX_WAIT_SECONDS > 0 ? () => ({ maxWaitSeconds: env.ACD_MAX_WAIT_SECONDS, overflowGroup: null, callbackAfterSeconds: env.ACD_MAX_WAIT_SECONDS }) : undefined,
+    strategy: acdConfig.strategy,
+    routeOf: acdConfig.routeOf,
+    overflow: acdConfig.hasOverflow ? acdConfig.policyOf : undefined,
     sipUserOf: async (agentId) => agentId, // user ids are usernames, which are the SIP users
     history: async (phone): Promise<CallerCard['earlierTickets']> => {
       const docs = await tm.Ticket.find({ 'caller.phone': phone }, { number: 1, state: 1, category: 1, createdAt: 1, content: 1 }).sort({ createdAt: -1 }).limit(10).lean();

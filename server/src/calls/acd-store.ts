@@ -196,6 +196,14 @@ export class AcdStore {
     return this.decideAndWrite(agentId, (a) => changeAgentState(a, to, actor, now));
   }
 
+  /** Group and skills (supervisor); the state and any offer stay as they are. */
+  async updateProfile(agentId: string, group: string, skills: readonly string[]): Promise<StoreResult> {
+    return this.decideAndWrite(agentId, (a) => {
+      const same = a.group === group && a.skills.length === skills.length && a.skills.every((s, i) => s === skills[i]);
+      return { ok: true, agent: { ...a, group, skills: [...skills] }, changed: !same };
+    });
+  }
+
   /** A telephony call event for the agent (answered / no answer / ended). */
   async callEvent(agentId: string, ev: AgentCallEvent, now: number): Promise<StoreResult> {
     return this.decideAndWrite(agentId, (a) => applyCallEvent(a, ev, now));

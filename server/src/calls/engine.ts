@@ -95,6 +95,8 @@ export interface CallEngineDeps {
   ringTimeoutMs?: number;
   /** overflow / maximum wait per agent group */
   overflow?: (group: string) => OverflowPolicy | null;
+  /** the agent group and skills a line's calls need (default: everything to the main group) */
+  routeOf?: (line: string) => { group: string; skills: readonly string[] };
   transferTargets?: readonly TransferTarget[];
   /** after-call work (话后处理) after each call; false: straight back to available (default true) */
   wrapUp?: boolean;
@@ -186,14 +188,15 @@ export class CallEngine {
       outcome = 'redelivered';
     }
     if (rec.outcome !== 'queued') return 'ended'; // abandoned (or answered) meanwhile
+    const route = this.deps.routeOf?.(rec.line) ?? { group: DEFAULT_GROUP, skills: [] };
     await this.deps.acd.enqueue({
       callId: rec._id,
       line: rec.line,
       callerNumber: rec.fromNumber,
       enqueuedAt: new Date(rec.queuedAt ?? now).getTime(),
       priority: rec.priority,
-      requiredSkills: [],
-      group: DEFAULT_GROUP,
+      requiredSkills: [...route.skills],
+      group: route.group,
       overflowedFrom: [],
     });
     // The caller may have hung up between our read and the enqueue: take the call out again.
@@ -519,6 +522,15 @@ export class CallEngine {
     if (r.requeued && before.offer?.callId === r.requeued) await this.stopRing(r.requeued, agentId, before.offer.at);
     if (r.changed) this.notify([`agent:${agentId}`, 'supervisors'], 'agent.state', { agentId, state: to, reason: actor });
     if (r.changed && (to === 'available' || r.requeued)) await this.dispatch();
+    return stripVersion((await this.deps.acd.getAgent(agentId)) ?? r.agent);
+  }
+
+  /** A supervisor assigns an agent's group (坐席组) and skills; a pending offer is unaffected. */
+  async setProfile(agentId: string, profile: { group: string; skills: readonly string[] }): Promise<AgentStatus> {
+    await this.ensureAgent(agentId);
+    const r = await this.deps.acd.updateProfile(agentId, profile.group, profile.skills);
+    if (!r.ok) throw new AppError(r.error.code, r.error.message);
+    if (r.agent.state === 'available') await this.dispatch();
     return stripVersion((await this.deps.acd.getAgent(agentId)) ?? r.agent);
   }
 

@@ -28,6 +28,10 @@ const CONSOLE_ROLES = ['agent', 'window'] as const;
 /** Roles that take calls: the only users a supervisor may set a state for. */
 const TAKES_CALLS = new Set<string>(CONSOLE_ROLES);
 
+const profileBody = z.object({
+  group: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a group name'),
+  skills: z.array(z.string().min(1).max(32)).max(20).default([]),
+});
 const transferBody = z.object({ target: z.string().regex(/^[0-9A-Za-z_-]{1,32}$/, 'must be a transfer target key such as 110') });
 const sipPasswordBody = z.object({ password: z.string().min(8, 'at least 8 characters').max(128) });
 
@@ -80,6 +84,21 @@ export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
     roles: HOTLINE_ROLES,
     async handler() {
       return { items: engine.transferTargets };
+    },
+  });
+
+  api.add({
+    method: 'put',
+    path: '/agents/:id/profile',
+    tag: 'calls',
+    summary: "Set an agent's group (坐席组) and skills for the ACD (supervisor)",
+    roles: ['supervisor'],
+    params: userParams,
+    body: profileBody,
+    async handler({ params, body }) {
+      const user = await User.findById(params.id, { role: 1 }).lean<Pick<UserDoc, 'role'>>();
+      if (!user || !TAKES_CALLS.has(user.role)) throw notFound('agent');
+      return presentAgent(await engine.setProfile(params.id, body));
     },
   });
 

@@ -3,6 +3,7 @@
  * together and the process stops naming each variable (STYLE.md: Outline's env.ts).
  */
 import { z } from 'zod';
+import { parseAcdConfig } from '../calls/acd-config.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -58,6 +59,17 @@ const schema = z.object({
   ACD_TICK_MS: z.coerce.number().int().min(200).default(2000),
   /** A caller waiting longer than this becomes a callback task (0: never), seconds. */
   ACD_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).default(0),
+  /** Agent groups per line and overflow policies per group, JSON (server/src/calls/acd-config.ts). */
+  ACD_GROUPS: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      try {
+        parseAcdConfig(v, 'main', 0);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message.replace(/^ACD_GROUPS: /, '') : String(e) });
+      }
+    }),
   /** After-call work (话后处理, wrap-up) after each call; false: agents go straight back to available. */
   ACD_WRAP_UP: bool.default(true),
   /** Log agents out whose phone and console are both gone (reconciliation). */

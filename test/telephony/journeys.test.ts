@@ -13,6 +13,7 @@ import { buildGatewayTable } from '../../telephony/src/gateways.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
 import { startBaresip } from './baresip.js';
 import { describeRun, freeUdpPort, runSipp, type SippRun } from './sipp.js';
+import { until } from '../helpers/until.js';
 
 const ADAPTER_IP = '127.0.0.1';
 const CALLER_IP = '127.0.0.2';
@@ -27,15 +28,6 @@ let tel: TelephonyAdapter;
 let gatewayPort: number;
 const sockets: Socket[] = [];
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
 const cdr = async (id: string) => (await t.api.get(`/api/calls/${encodeURIComponent(id)}`).set(await auth('super1'))).body as Record<string, unknown> & Partial<CallDoc>;

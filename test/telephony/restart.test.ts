@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBindingStore } from '../../telephony/src/redis-binding-store.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { describeRun, freeUdpPort, runSipp } from './sipp.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const ADAPTER_IP = '127.0.0.1';
@@ -24,15 +25,6 @@ let redis: Redis;
 let sipPort: number;
 let child: ChildProcess | undefined;
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Starts telephony/src/main.ts as a child process; resolves once it listens. */
 function startTelephonyProcess(): Promise<ChildProcess> {

@@ -11,6 +11,7 @@ import { CALL_EVENTS_QUEUE, commandsQueueName, type RingCommand } from '../../..
 import { callModel } from '../../../server/src/calls/model.js';
 import { createBullmqPublisher, type CallAbandoned, type CallEventPublisher, type CallOffered } from '../../../telephony/src/call-events.js';
 import { serviceUrls, startTestApp, type TestApp } from '../../helpers/app.js';
+import { until } from '../../helpers/until.js';
 
 let t: TestApp;
 let publisher: CallEventPublisher;
@@ -36,15 +37,6 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const offered = (callId: string, fromNumber: string, o: Partial<CallOffered> = {}): CallOffered => ({

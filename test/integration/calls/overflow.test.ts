@@ -12,6 +12,7 @@ import { loadEnv } from '../../../server/src/config/env.js';
 import { commandsQueueName, type TelephonyCommand } from '../../../server/src/calls/telephony-contract.js';
 import { createBullmqPublisher, type CallEventPublisher, type CallOffered } from '../../../telephony/src/call-events.js';
 import { serviceUrls, startTestApp, type TestApp } from '../../helpers/app.js';
+import { until } from '../../helpers/until.js';
 
 const ACD_GROUPS = JSON.stringify({
   lines: { enterprise: { group: 'enterprise' }, 'urban-management': { group: 'urban' } },
@@ -27,15 +28,6 @@ let redis: Redis;
 let commands: Queue<TelephonyCommand>;
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const offered = (callId: string, line: string): CallOffered => ({
   type: 'call.offered', callId, instance: 'tel1', line, lineName: line, fromNumber: '13700000000', displayName: '', toNumber: '12345', sdp: '',

@@ -10,21 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callModel } from '../../../server/src/calls/model.js';
 import { RedisBindingStore } from '../../../telephony/src/redis-binding-store.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { until } from '../../helpers/until.js';
 
 const REALM = 'hotline.local';
 let t: TestApp;
 let redis: Redis;
 const sockets: Socket[] = [];
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
 const stateOf = async (u: string) => ((await t.api.get('/api/agents/me').set(await auth(u))).body as { state: string }).state;

@@ -82,7 +82,8 @@ async function listen(agent: string): Promise<{ events: Array<{ type: string; at
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { RING_TIMEOUT_MS: '2500', ACD_TICK_MS: '500', ACD_PRESENCE_CHECK: 'false', SIP_REALM: REALM } });
+  // the usual caller of these journeys is on the elderly list (老年人优先)
+  t = await startTestApp({ env: { RING_TIMEOUT_MS: '2500', ACD_TICK_MS: '500', ACD_PRESENCE_CHECK: 'false', SIP_REALM: REALM, ELDERLY_NUMBERS: '13800138000,13900000001' } });
   gatewayPort = await freeUdpPort(GATEWAY_IP);
   for (let attempt = 0; ; attempt++) {
     const port = await freeUdpPort(ADAPTER_IP);
@@ -139,7 +140,8 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(await agentState('agent1')).toMatchObject({ state: 'wrap_up' });
 
     const card = pop.events.find((e) => e.type === 'call.answered');
-    expect(card?.data).toMatchObject({ callId, fromNumber: '13800138000', displayName: '市民张三', line: 'main', elderly: false, earlierTickets: [] });
+    expect(card?.data).toMatchObject({ callId, fromNumber: '13800138000', displayName: '市民张三', line: 'main', elderly: true, repeatCaller: false, earlierTickets: [] });
+    expect(rec.priority).toBe(10); // served ahead of ordinary callers
     // the pop reaches the console within a few hundred ms of the answer (same machine, same clock)
     expect(card!.receivedAt - Date.parse(String(rec.answeredAt))).toBeLessThan(500);
     expect(pop.events.some((e) => e.type === 'call.ended' && e.data.callId === callId)).toBe(true);
@@ -332,7 +334,7 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
     expect(rec).toMatchObject({ fromGateway: '110', gatewayReference: 'JJ-20261126-0042', fromNumber: '110' });
     const card = await until('screen pop', async () => pop.events.find((e) => e.type === 'call.answered'));
-    expect(card.data).toMatchObject({ fromGateway: '110', gatewayReference: 'JJ-20261126-0042' });
+    expect(card.data).toMatchObject({ fromGateway: '110', gatewayReference: 'JJ-20261126-0042', elderly: false });
     // a ticket filed from it keeps 110's reference; a ticket naming a call that does not exist is refused
     const ticket = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ callId }));
     expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);

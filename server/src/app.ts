@@ -248,7 +248,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   // A ticket filed from a call: the call record lists it (at least once, $addToSet is idempotent).
   const linkCalls: TicketEventHandler = async (job, ticket) => {
     if (job.type !== 'ticket.created' || !ticket || ticket.callIds.length === 0) return;
-    for (const callId of ticket.callIds) await Call.updateOne({ _id: callId }, { $addToSet: { ticketIds: String(ticket._id) } });
+    for (const callId of ticket.callIds) await calls.linkTicket(callId, String(ticket._id));
   };
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {

@@ -328,7 +328,12 @@ export class CallRelay {
   /** `ring`: offer the call to an agent's phone. */
   async ring(cmd: RingCommand): Promise<'ringing' | 'gone' | 'duplicate' | 'unregistered'> {
     const call = this.#calls.get(cmd.callId);
-    if (!call || call.state !== 'ringing') return 'gone';
+    if (!call || call.state !== 'ringing') {
+      // answered by another agent, ended, or unknown here: the engine withdraws the offer
+      // without holding it against the agent
+      await this.#publishSafe({ type: 'call.ring-failed', callId: cmd.callId, agentId: cmd.agentId, offerAt: cmd.offerAt, reason: 'call-gone', status: null, at: this.#iso() });
+      return 'gone';
+    }
     if (call.ring && call.ring.agentId === cmd.agentId && call.ring.offerAt === cmd.offerAt) return 'duplicate';
     if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
     const aor = `sip:${cmd.sipUser}@${this.#o.realm ?? 'localhost'}`;

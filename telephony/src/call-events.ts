@@ -51,8 +51,10 @@ export function createBullmqPublisher(o: BullmqPublisherOptions): CallEventPubli
     connection: client,
     ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
     defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 500 },
+      // an event that overtook the one it depends on is retried; under load the queue may hold
+      // the earlier one for many seconds, so the budget is minutes (250 ms … 4 min, ~8 min in all)
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 250 },
       // the id must outlive the INVITE transaction (and its retransmissions) to deduplicate
       removeOnComplete: { age: 24 * 3600, count: 100_000 },
       removeOnFail: { age: 7 * 24 * 3600 },

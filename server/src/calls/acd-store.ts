@@ -296,7 +296,10 @@ export class AcdStore {
    * Returns the offers this instance won — each must be sent to telephony as `ring`.
    */
   async distribute(now: number, strategy: Strategy): Promise<Assignment[]> {
-    const [queue, agents] = await Promise.all([this.queued(), this.listAgents()]);
+    // nothing waiting (the usual case when an agent frees up): no need to read every agent
+    const queue = await this.queued();
+    if (queue.length === 0) return [];
+    const agents = await this.listAgents();
     const won: Assignment[] = [];
     for (const a of chooseNext(queue, agents, now, strategy)) {
       if ((await this.claim(a.callId, a.agentId, now)) === 'claimed') won.push(a);

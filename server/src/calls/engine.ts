@@ -11,6 +11,7 @@
  *   between the claim and the command is a no-op if it was already sent.
  */
 import { randomUUID } from 'node:crypto';
+import AsyncLock from 'async-lock';
 import type { Queue } from 'bullmq';
 import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
@@ -125,6 +126,13 @@ export class CallEngine {
   private readonly elderly: ReadonlySet<string>;
   private readonly linePriority: Readonly<Record<string, number>>;
   private readonly sipUsers = new Map<string, { user: string | null; at: number }>();
+  /**
+   * Serialises this process's read-modify-write of one call record. FerretDB v1 loses one of two
+   * concurrent updates of a document (bench/sip/ferretdb-lost-update.ts); on MongoDB each update
+   * is atomic and this only keeps a handler's read consistent with its write. Never held across
+   * dispatch(), so two handlers can never wait for each other.
+   */
+  private readonly cdrLock = new AsyncLock({ maxPending: 100_000 });
 
   constructor(private readonly deps: CallEngineDeps) {
     this.strategy = deps.strategy ?? 'longest_idle';
@@ -154,8 +162,22 @@ export class CallEngine {
 
   // ----- call events --------------------------------------------------------------------------
 
+  private withCall<T>(callId: string, fn: () => Promise<T>): Promise<T> {
+    return this.cdrLock.acquire(callId, fn);
+  }
+
   /** `call.offered`: record the call, queue it, and try to give it (and any other) to an agent. */
   async offered(ev: CallOfferedEvent): Promise<OfferedOutcome> {
+    const outcome = await this.withCall(ev.callId, () => this.recordOffer(ev));
+    if (outcome === 'ended') return outcome;
+    if (outcome === 'queued') this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'queued', callId: ev.callId });
+    await this.dispatch();
+    // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent.
+    await this.resendRing(ev.callId);
+    return outcome;
+  }
+
+  private async recordOffer(ev: CallOfferedEvent): Promise<OfferedOutcome> {
     const now = this.deps.clock();
     const priority = callerPriority(ev.fromNumber, { elderly: this.elderly, linePriority: this.linePriority[ev.line] ?? PRIORITY.normal });
     let rec: CallDoc;
@@ -205,20 +227,30 @@ export class CallEngine {
       await this.deps.acd.abandon(ev.callId, new Date(after.abandonedAt ?? now).getTime());
       return 'ended';
     }
-    if (outcome === 'queued') this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'queued', callId: ev.callId });
-    await this.dispatch();
-    // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent.
-    await this.resendRing(ev.callId);
     return outcome;
   }
 
   /** `call.abandoned`: the caller hung up before an agent answered → CDR + callback task. */
   async abandoned(ev: CallAbandoned): Promise<CallbackTask | null> {
+    const task = await this.withCall(ev.callId, () => this.recordAbandon(ev));
+    if (task === undefined) return null;
+    this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'abandoned', callId: ev.callId, callbackTaskId: task?.id ?? null });
+    // the agent whose phone was ringing (if any) is free again: give them the next call
+    await this.dispatch();
+    return task;
+  }
+
+  /** undefined: nothing to do (answered meanwhile, or a redelivery) */
+  private async recordAbandon(ev: CallAbandoned): Promise<CallbackTask | null | undefined> {
     const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, queuedAt: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, '_id' | 'outcome' | 'queuedAt' | 'callbackTaskId'>>();
     // Jobs of one call may run out of order: wait (BullMQ retry with backoff) for the offer.
     if (!rec) throw new OutOfOrderError(`call ${ev.callId} abandoned before its call.offered was recorded; retrying`);
-    if (rec.outcome !== 'queued' && rec.outcome !== 'abandoned') return null; // answered, transferred…
+    if (rec.outcome !== 'queued' && rec.outcome !== 'abandoned') return undefined; // answered, transferred…
     const at = new Date(ev.at);
+    // ringing on a phone when the caller left: the record names that agent and when it rang
+    const inAcd = await this.deps.acd.call(ev.callId);
+    const ringingOn = inAcd?.offeredTo ? await this.deps.acd.getAgent(inAcd.offeredTo) : null;
+    const ringing = ringingOn?.offer?.callId === ev.callId ? { agentId: ringingOn.agentId, ringingAt: new Date(ringingOn.offer.at) } : {};
     const task = await this.deps.acd.abandon(ev.callId, at.getTime());
     const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
     await this.deps.Call.updateOne(
@@ -230,18 +262,22 @@ export class CallEngine {
           endedAt: at,
           abandonReason: ev.reason,
           waitedMs,
+          ...ringing,
           ...(task ? { callbackTaskId: task.id } : {}),
         },
       },
     );
-    this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'abandoned', callId: ev.callId, callbackTaskId: task?.id ?? null });
-    // the agent whose phone was ringing (if any) is free again: give them the next call
-    await this.dispatch();
     return task;
   }
 
   /** `call.ring-failed`: the agent's phone did not take the call → that agent on break, next agent. */
   async ringFailed(ev: CallRingFailed): Promise<Assignment[]> {
+    if (ev.reason === 'call-gone') {
+      // telephony no longer has the call ringing (answered elsewhere, or ended): withdraw the
+      // offer without holding it against the agent
+      await this.deps.acd.abandonQuietly(ev.callId);
+      return this.dispatch();
+    }
     const r = await this.deps.acd.callEvent(ev.agentId, { type: 'no_answer', callId: ev.callId }, this.deps.clock().getTime());
     if (r.ok && r.changed) {
       this.deps.log.info({ callId: ev.callId, agentId: ev.agentId, reason: ev.reason, status: ev.status }, 'agent did not answer: on break, call back in the queue');
@@ -252,6 +288,15 @@ export class CallEngine {
 
   /** `call.answered`: the agent is on the call; the caller card pops on the agent's console. */
   async answered(ev: CallAnswered): Promise<CallerCard> {
+    const rec = await this.withCall(ev.callId, () => this.recordAnswer(ev));
+    const at = new Date(ev.at);
+    const card = await this.callerCard(rec, at);
+    this.notify([`agent:${ev.agentId}`], 'call.answered', { ...card });
+    this.notify(['supervisors'], 'acd.changed', { reason: 'answered', callId: ev.callId, agentId: ev.agentId });
+    return card;
+  }
+
+  private async recordAnswer(ev: CallAnswered): Promise<CallDoc> {
     const rec = await this.deps.Call.findById(ev.callId).lean<CallDoc>();
     if (!rec) throw new OutOfOrderError(`call ${ev.callId} answered before its call.offered was recorded; retrying`);
     const at = new Date(ev.at);
@@ -266,12 +311,12 @@ export class CallEngine {
     }
     if (rec.outcome === 'queued') {
       const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
-      await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'answered', answeredAt: at, answeredBy: ev.agentId, agentId: ev.agentId, waitedMs } });
+      await this.deps.Call.updateOne(
+        { _id: ev.callId },
+        { $set: { outcome: 'answered', answeredAt: at, answeredBy: ev.agentId, agentId: ev.agentId, ringingAt: new Date(ev.offerAt), waitedMs } },
+      );
     }
-    const card = await this.callerCard(rec, at);
-    this.notify([`agent:${ev.agentId}`], 'call.answered', { ...card });
-    this.notify(['supervisors'], 'acd.changed', { reason: 'answered', callId: ev.callId, agentId: ev.agentId });
-    return card;
+    return rec;
   }
 
   async callerCard(rec: Pick<CallDoc, '_id' | 'fromNumber' | 'displayName' | 'line' | 'lineName' | 'fromGateway' | 'gatewayReference'>, at: Date): Promise<CallerCard> {
@@ -293,20 +338,28 @@ export class CallEngine {
 
   /** `call.ended`: close the record; the agent goes to after-call work (wrap-up). */
   async ended(ev: CallEnded): Promise<void> {
+    const freed = await this.withCall(ev.callId, () => this.recordEnd(ev));
+    if (freed) await this.dispatch();
+  }
+
+  /** true when the agent became available (then a distribution round is due) */
+  private async recordEnd(ev: CallEnded): Promise<boolean> {
     const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredAt: 1, answeredBy: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredAt' | 'answeredBy'>>();
     if (!rec || rec.outcome === 'queued') throw new OutOfOrderError(`call ${ev.callId} ended before its answer was recorded; retrying`);
-    if (rec.outcome !== 'answered' && rec.outcome !== 'transferred') return; // redelivered
+    if (rec.outcome !== 'answered' && rec.outcome !== 'transferred') return false; // redelivered
     const at = new Date(ev.at);
     const talkMs = rec.answeredAt ? Math.max(0, at.getTime() - new Date(rec.answeredAt).getTime()) : null;
     await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'ended', endedAt: at, talkMs, endedBy: ev.by, endReason: ev.reason } });
+    let freed = false;
     if (rec.answeredBy && rec.outcome === 'answered') {
       const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
       if (r.ok && r.changed) {
         this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'call-ended' });
-        if (r.agent.state === 'available') await this.dispatch();
+        freed = r.agent.state === 'available';
       }
     }
     if (rec.answeredBy) this.notify([`agent:${rec.answeredBy}`], 'call.ended', { callId: ev.callId, by: ev.by, reason: ev.reason, at: ev.at });
+    return freed;
   }
 
   /**
@@ -315,6 +368,10 @@ export class CallEngine {
    * `call.transfer-result`.
    */
   async requestTransfer(callId: string, target: string, actor: { id: string; role: string }): Promise<CallTransfer> {
+    return this.withCall(callId, () => this.recordTransferRequest(callId, target, actor));
+  }
+
+  private async recordTransferRequest(callId: string, target: string, actor: { id: string; role: string }): Promise<CallTransfer> {
     const rec = await this.deps.Call.findById(callId, { outcome: 1, answeredBy: 1, transfer: 1, instance: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer' | 'instance'>>();
     if (!rec) throw new AppError('NOT_FOUND', 'call not found');
     const t = this.transferTargets.find((x) => x.key === target);
@@ -335,36 +392,57 @@ export class CallEngine {
 
   /** `call.transfer-result`: record the outcome; on success the agent is free (wrap-up). */
   async transferResult(ev: CallTransferResult): Promise<void> {
+    const freed = await this.withCall(ev.callId, () => this.recordTransferResult(ev));
+    if (freed) await this.dispatch();
+  }
+
+  private async recordTransferResult(ev: CallTransferResult): Promise<boolean> {
     const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredBy: 1, transfer: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer'>>();
-    if (!rec) return;
-    if (!rec.transfer || rec.transfer.requestId !== ev.requestId) return; // stale or unknown request
-    if (rec.transfer.outcome !== 'pending') return; // redelivered
+    if (!rec) return false;
+    if (!rec.transfer || rec.transfer.requestId !== ev.requestId) return false; // stale or unknown request
+    if (rec.transfer.outcome !== 'pending') return false; // redelivered
     const at = new Date(ev.at);
     const set: Record<string, unknown> = { 'transfer.outcome': ev.outcome, 'transfer.at': at, 'transfer.reason': ev.reason };
     if (ev.outcome === 'connected' && rec.outcome === 'answered') set.outcome = 'transferred';
     await this.deps.Call.updateOne({ _id: ev.callId }, { $set: set });
+    let freed = false;
     if (ev.outcome === 'connected' && rec.answeredBy) {
       const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
       if (r.ok && r.changed) {
         this.notify([`agent:${rec.answeredBy}`, 'supervisors'], 'agent.state', { agentId: rec.answeredBy, state: r.agent.state, reason: 'transferred' });
-        if (r.agent.state === 'available') await this.dispatch();
+        freed = r.agent.state === 'available';
       }
     }
     const payload = { callId: ev.callId, target: ev.target, targetName: rec.transfer.targetName, outcome: ev.outcome, reason: ev.reason, by: rec.transfer.by, at: ev.at };
     this.notify([`agent:${rec.transfer.by}`, ...(rec.answeredBy && rec.answeredBy !== rec.transfer.by ? [`agent:${rec.answeredBy}`] : []), 'supervisors'], 'call.transfer', payload);
     this.deps.log.info(payload, 'transfer result');
+    return freed;
+  }
+
+  /** The phone a waiting call is ringing on right now (the ACD's offer), if any. */
+  async liveOffer(callId: string): Promise<{ agentId: string; ringingAt: Date } | null> {
+    const c = await this.deps.acd.call(callId);
+    if (!c?.offeredTo) return null;
+    const agent = await this.deps.acd.getAgent(c.offeredTo);
+    return agent?.offer?.callId === callId ? { agentId: agent.agentId, ringingAt: new Date(agent.offer.at) } : null;
+  }
+
+  /** A ticket filed from the call: the record lists it (idempotent). */
+  async linkTicket(callId: string, ticketId: string): Promise<void> {
+    await this.withCall(callId, () => this.deps.Call.updateOne({ _id: callId }, { $addToSet: { ticketIds: ticketId } }).then(() => undefined));
   }
 
   // ----- distribution -------------------------------------------------------------------------
 
-  /** One distribution round; every offer won is recorded and sent to telephony as `ring`. */
+  /**
+   * One distribution round; every offer won is sent to telephony as `ring`. The offer lives in
+   * the ACD (Redis); the call record gets the ringing agent and time with the answer (or the
+   * abandon), so distribution never writes a record another handler may be writing.
+   */
   async dispatch(): Promise<Assignment[]> {
     const now = this.deps.clock().getTime();
     const won = await this.deps.acd.distribute(now, this.strategy);
-    for (const a of won) {
-      await this.deps.Call.updateOne({ _id: a.callId }, { $set: { ringingAt: new Date(now), agentId: a.agentId } });
-      await this.sendRing(a.callId, a.agentId, now);
-    }
+    for (const a of won) await this.sendRing(a.callId, a.agentId, now);
     if (won.length > 0) this.deps.log.info({ offers: won.map((a) => ({ callId: a.callId, agentId: a.agentId, waitedMs: a.waitedMs })) }, 'calls offered to agents');
     return won;
   }
@@ -414,7 +492,9 @@ export class CallEngine {
    */
   async tick(): Promise<{ expired: string[]; overflowed: string[]; callbacks: string[]; loggedOut: string[] }> {
     const now = this.deps.clock().getTime();
-    const expired = await this.deps.acd.expireOffers(now, this.ringTimeoutMs + 10_000);
+    // telephony reports every ring within its timeout; this only catches rings nobody reported
+    // on (telephony died), with a margin for events waiting in a loaded queue
+    const expired = await this.deps.acd.expireOffers(now, this.ringTimeoutMs + 60_000);
     const out = { expired, overflowed: [] as string[], callbacks: [] as string[], loggedOut: [] as string[] };
     if (this.deps.overflow) {
       const r = await this.deps.acd.sweepOverflow(now, this.deps.overflow);
@@ -424,9 +504,11 @@ export class CallEngine {
         const rec = await this.deps.Call.findById(task.callId, { instance: 1, queuedAt: 1 }).lean<Pick<CallDoc, 'instance' | 'queuedAt'>>();
         if (!rec) continue;
         const at = new Date(now);
-        await this.deps.Call.updateOne(
-          { _id: task.callId },
-          { $set: { outcome: 'abandoned', abandonedAt: at, endedAt: at, abandonReason: 'max-wait-callback', callbackTaskId: task.id, waitedMs: rec.queuedAt ? now - new Date(rec.queuedAt).getTime() : null } },
+        await this.withCall(task.callId, () =>
+          this.deps.Call.updateOne(
+            { _id: task.callId },
+            { $set: { outcome: 'abandoned', abandonedAt: at, endedAt: at, abandonReason: 'max-wait-callback', callbackTaskId: task.id, waitedMs: rec.queuedAt ? now - new Date(rec.queuedAt).getTime() : null } },
+          ),
         );
         await this.deps.commands(rec.instance).add('end', { callId: task.callId, reason: 'max-wait-callback' }, { jobId: commandJobId.end({ callId: task.callId }) });
       }
@@ -479,6 +561,15 @@ export class CallEngine {
       .lean<Pick<CallDoc, '_id' | 'outcome' | 'answeredBy' | 'answeredAt'>[]>();
     const closed: string[] = [];
     for (const c of open) {
+      await this.withCall(c._id, () => this.closeStale(c, now));
+      closed.push(c._id);
+    }
+    if (closed.length > 0) this.deps.log.warn({ closed }, 'stale call records closed by the system');
+    return { closed };
+  }
+
+  private async closeStale(c: Pick<CallDoc, '_id' | 'outcome' | 'answeredBy'>, now: Date): Promise<void> {
+    {
       if (c.outcome === 'queued') {
         await this.deps.acd.abandonQuietly(c._id);
         await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'abandoned', abandonedAt: now, endedAt: now, abandonReason: 'stale' } });
@@ -486,10 +577,7 @@ export class CallEngine {
         await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'ended', endedAt: now, endedBy: 'system', endReason: 'stale', talkMs: null } });
         if (c.answeredBy) await this.deps.acd.callEvent(c.answeredBy, { type: 'ended', callId: c._id, wrapUp: true }, now.getTime());
       }
-      closed.push(c._id);
     }
-    if (closed.length > 0) this.deps.log.warn({ closed }, 'stale call records closed by the system');
-    return { closed };
   }
 
   // ----- agents -------------------------------------------------------------------------------

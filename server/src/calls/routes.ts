@@ -196,7 +196,9 @@ export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
     async handler({ params }) {
       const c = await Call.findById(params.id).lean<CallDoc>();
       if (!c) throw notFound('call');
-      return presentCall(c);
+      // while it waits, the phone it rings on lives in the ACD (Redis), not yet in the record
+      const live = c.outcome === 'queued' ? await engine.liveOffer(c._id) : null;
+      return presentCall(live ? { ...c, agentId: live.agentId, ringingAt: live.ringingAt } : c);
     },
   });
 }

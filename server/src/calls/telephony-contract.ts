@@ -72,7 +72,8 @@ export const callAbandonedSchema = z.object({
 export type CallAbandoned = z.infer<typeof callAbandonedSchema>;
 
 /** Why ringing an agent's phone did not connect (RONA and friends). */
-export const RING_FAILURES = ['no-answer', 'busy', 'rejected', 'unregistered', 'unreachable'] as const;
+/** `call-gone`: the call was no longer waiting for this ring (answered elsewhere, ended) — not the agent's fault. */
+export const RING_FAILURES = ['no-answer', 'busy', 'rejected', 'unregistered', 'unreachable', 'call-gone'] as const;
 export type RingFailure = (typeof RING_FAILURES)[number];
 
 export const callRingFailedSchema = z.object({

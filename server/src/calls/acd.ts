@@ -141,6 +141,8 @@ export interface QueueEntry {
   group: string;
   /** groups the call has overflowed from, oldest first (so overflow never loops) */
   overflowedFrom: readonly string[];
+  /** the telephony instance holding the call (where its `ring` goes); absent in older entries */
+  instance?: string;
 }
 
 /** Priority of a caller: elderly list first, then the line's own priority (e.g. 万人助万企). */

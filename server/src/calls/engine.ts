@@ -220,13 +220,11 @@ export class CallEngine {
       requiredSkills: [...route.skills],
       group: route.group,
       overflowedFrom: [],
+      instance: rec.instance,
     });
-    // The caller may have hung up between our read and the enqueue: take the call out again.
-    const after = await this.deps.Call.findById(ev.callId, { outcome: 1, abandonedAt: 1 }).lean<Pick<CallDoc, 'outcome' | 'abandonedAt'>>();
-    if (after && after.outcome === 'abandoned') {
-      await this.deps.acd.abandon(ev.callId, new Date(after.abandonedAt ?? now).getTime());
-      return 'ended';
-    }
+    // If the caller hung up between our read and the enqueue (its call.abandoned handled by
+    // another engine instance), the entry is stale: its `ring` comes back as `call-gone` and
+    // the entry is withdrawn then (ringFailed), so no extra read is spent on every call here.
     return outcome;
   }
 
@@ -274,8 +272,15 @@ export class CallEngine {
   async ringFailed(ev: CallRingFailed): Promise<Assignment[]> {
     if (ev.reason === 'call-gone') {
       // telephony no longer has the call ringing (answered elsewhere, or ended): withdraw the
-      // offer without holding it against the agent
-      await this.deps.acd.abandonQuietly(ev.callId);
+      // offer without holding it against the agent. A caller who hung up while the entry was
+      // being queued (their call.abandoned found nothing in the ACD yet) still gets a callback task.
+      await this.withCall(ev.callId, async () => {
+        const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, 'outcome' | 'callbackTaskId'>>();
+        if (rec?.outcome === 'abandoned' && !rec.callbackTaskId) {
+          const task = await this.deps.acd.abandon(ev.callId, this.deps.clock().getTime());
+          if (task) await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { callbackTaskId: task.id } });
+        } else await this.deps.acd.abandonQuietly(ev.callId);
+      });
       return this.dispatch();
     }
     const r = await this.deps.acd.callEvent(ev.agentId, { type: 'no_answer', callId: ev.callId }, this.deps.clock().getTime());
@@ -457,23 +462,24 @@ export class CallEngine {
     return user;
   }
 
-  private async sendRing(callId: string, agentId: string, offerAt: number): Promise<void> {
-    const rec = await this.deps.Call.findById(callId, { instance: 1, sdp: 1 }).lean<Pick<CallDoc, 'instance' | 'sdp'>>();
+  private async sendRing(callId: string, agentId: string, offerAt: number, knownInstance?: string): Promise<void> {
+    // the ACD entry names the telephony instance (no database read per ring)
+    const instance = knownInstance ?? (await this.deps.acd.call(callId))?.entry.instance ?? (await this.deps.Call.findById(callId, { instance: 1 }).lean<Pick<CallDoc, 'instance'>>())?.instance;
     const sipUser = await this.sipUserOf(agentId);
-    if (!rec || !sipUser) {
+    if (!instance || !sipUser) {
       // no phone to ring (not an agent any more): treat as no answer, the call goes back
       await this.ringFailed({ type: 'call.ring-failed', callId, agentId, offerAt, reason: 'unregistered', status: null, at: new Date(offerAt).toISOString() });
       return;
     }
-    const cmd = { callId, agentId, sipUser, offerAt, sdp: rec.sdp, ringTimeoutMs: this.ringTimeoutMs };
-    await this.deps.commands(rec.instance).add('ring', cmd, { jobId: commandJobId.ring(cmd) });
+    const cmd = { callId, agentId, sipUser, offerAt, ringTimeoutMs: this.ringTimeoutMs };
+    await this.deps.commands(instance).add('ring', cmd, { jobId: commandJobId.ring(cmd) });
   }
 
   private async resendRing(callId: string): Promise<void> {
     const c = await this.deps.acd.call(callId);
     if (!c?.offeredTo) return;
     const agent = await this.deps.acd.getAgent(c.offeredTo);
-    if (agent?.offer?.callId === callId) await this.sendRing(callId, agent.agentId, agent.offer.at);
+    if (agent?.offer?.callId === callId) await this.sendRing(callId, agent.agentId, agent.offer.at, c.entry.instance);
   }
 
   private async stopRing(callId: string, agentId: string, offerAt: number): Promise<void> {

@@ -158,9 +158,7 @@ export const ringCommandSchema = z.object({
   /** the agent's SIP user (AOR `sip:<sipUser>@<realm>`) */
   sipUser: z.string().min(1).max(64),
   offerAt: z.number().int(),
-  /** the caller's SDP offer, for the INVITE to the agent's phone */
-  sdp: z.string().max(64 * 1024),
-  /** CANCEL and report `no-answer` after this (ms) */
+  /** CANCEL and report `no-answer` after this (ms). (The caller's SDP stays in telephony, which holds the call.) */
   ringTimeoutMs: z.number().int().min(1000).max(120_000),
 });
 export type RingCommand = z.infer<typeof ringCommandSchema>;

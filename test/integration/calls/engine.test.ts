@@ -83,7 +83,7 @@ describe('call.offered → CDR and ACD queue → ring', () => {
     expect(q.body.items).toEqual([expect.objectContaining({ callId: c1, position: 1, callerNumber: '13800000001', group: 'main' })]);
   });
 
-  it('an agent who sets itself available gets a ring command with the caller SDP', async () => {
+  it('an agent who sets itself available gets a ring command for the call on the telephony instance holding it', async () => {
     const me = await t.api.get('/api/agents/me').set(await auth('agent1'));
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ agentId: 'agent1', state: 'logged_out', offer: null });
@@ -95,7 +95,7 @@ describe('call.offered → CDR and ACD queue → ring', () => {
       return js.length > 0 ? js : null;
     });
     expect(rings).toHaveLength(1);
-    expect(rings[0]!.data).toEqual({ callId: c1, agentId: 'agent1', sipUser: 'agent1', sdp: SDP, offerAt: expect.any(Number), ringTimeoutMs: 15_000 });
+    expect(rings[0]!.data).toEqual({ callId: c1, agentId: 'agent1', sipUser: 'agent1', offerAt: expect.any(Number), ringTimeoutMs: 15_000 });
     expect(rings[0]!.id).toMatch(/^ring-[0-9a-f]{32}-[0-9a-f]{12}-\d+$/);
     expect(await queueIds()).toEqual([]); // ringing calls are no longer waiting
     expect(await cdr(c1)).toMatchObject({ outcome: 'queued', agentId: 'agent1', ringingAt: expect.any(String) });

@@ -4,7 +4,12 @@
  * responder driven by the same caller scenario in the same run (the ceiling of this stack).
  *
  *   npx tsx bench/sip/run.ts [--rates 50,100,200,300,500,700] [--duration 12] [--agents N]
- *                            [--only system|bare] [--drain 60]
+ *                            [--only system|bare] [--drain 60] [--store ferretdb|memory]
+ *
+ * --store memory: the call records go to mongo-java-server (in-memory backend, MongoDB wire
+ * protocol; bench/mongo-memory, build it first with `mvn -q package` there) instead of FerretDB.
+ * A benchmark-only stand-in: it shows where the rest of the pipeline tops out when the document
+ * store is not the limit. Not MongoDB (no durability, different performance).
  *
  * Processes (each its own OS process, all on this machine):
  *   redis-server, FerretDB (SQLite handler)          private, free ports (bench/sip/services.ts)
@@ -23,7 +28,7 @@
  * start → engine drained), as ms per call and % of one core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +55,10 @@ const HOLD_MS = 1000; // caller.xml pause
 const AGENTS = Number(argOf('agents') ?? 300);
 const ONLY = argOf('only');
 const DRAIN_S = Number(argOf('drain') ?? 60);
+const STORE = argOf('store') ?? 'ferretdb';
+if (STORE !== 'ferretdb' && STORE !== 'memory') throw new Error(`--store ferretdb|memory, not ${STORE}`);
+/** the store's CPU column and label */
+const STORE_NAME = STORE === 'memory' ? 'mongo-java-server' : 'ferretdb';
 const PREFIX = '{bench}';
 const DB = 'bench_sip';
 const CALLER_IP = '127.0.0.2';
@@ -131,6 +140,49 @@ function machineBusyMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
   return (f.reduce((a, b) => a + b, 0) - idle) * TICK_MS;
+}
+
+/**
+ * mongo-java-server (in-memory backend) from bench/mongo-memory on a free port, ready once it
+ * answers a MongoDB `ping` (as test/helpers/services.ts waits for FerretDB). It exits by itself
+ * when this process goes away (--exit-on-stdin-eof: it holds a pipe from us).
+ */
+async function startMemoryMongo(work: string): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
+  const jar = join(ROOT, 'bench/mongo-memory/target/mongo-memory.jar');
+  if (!existsSync(jar)) throw new Error(`${jar} not found: build it with (cd bench/mongo-memory && mvn -q package)`);
+  const port = await freePort();
+  const logFile = join(work, 'mongo-memory.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn('java', ['-jar', jar, String(port), '127.0.0.1', '--exit-on-stdin-eof'], { stdio: ['pipe', fd, fd] });
+  closeSync(fd); // the child has its own copy
+  const exited = new Promise((r) => child.once('exit', r));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  const url = `mongodb://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mongo-java-server exited during start-up (code ${child.exitCode}):\n${readFileSync(logFile, 'utf8')}`);
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 2_000, connectTimeoutMS: 2_000 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`mongo-java-server did not answer ping within 30 s: ${(e as Error).message}\n${readFileSync(logFile, 'utf8')}`);
+      }
+      await sleep(200);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+  return { url, pid: child.pid, stop };
 }
 
 // ----- SIPp -----------------------------------------------------------------------------------
@@ -272,7 +324,7 @@ async function series(
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-sip-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
-  log(`system rates ${RATES.join(', ')}, bare rates ${BARE_RATES.join(', ')} calls/s, ${DURATION_S} s each, hold ${HOLD_MS} ms, ${AGENTS} agents`);
+  log(`system rates ${RATES.join(', ')}, bare rates ${BARE_RATES.join(', ')} calls/s, ${DURATION_S} s each, hold ${HOLD_MS} ms, ${AGENTS} agents, store ${STORE_NAME}`);
 
   let bareRows: Row[] = [];
   let sysRows: Row[] = [];
@@ -293,7 +345,7 @@ async function main(): Promise<void> {
   }
 
   if (ONLY !== 'bare') {
-    const [redis, mongo] = await Promise.all([startRedis(), startFerretdb()]);
+    const [redis, mongo] = await Promise.all([startRedis(), STORE === 'memory' ? startMemoryMongo(work) : startFerretdb()]);
     cleanups.push(() => redis.stop(), () => mongo.stop());
 
     // agents' registrations, straight into Redis (what the registrar would have written)
@@ -366,7 +418,7 @@ async function main(): Promise<void> {
         telephony: () => tel.child.pid,
         engine: () => engine.child.pid,
         redis: () => redis.pid,
-        ferretdb: () => mongo.pid,
+        [STORE_NAME]: () => mongo.pid,
         'sipp-agents': () => agents.pid,
       },
       async (res) => {
@@ -454,7 +506,7 @@ async function main(): Promise<void> {
   const bb = best(bareRows);
   const sb = best(sysRows);
   console.log('\n' + table('bare sip responder', bareRows, false) + '\n');
-  console.log(table('system (telephony → engine → agents)', sysRows, true) + '\n');
+  console.log(table(`system (telephony → engine → agents, records in ${STORE_NAME})`, sysRows, true) + '\n');
   console.log(`highest clean rate: system ${sb?.rate ?? 'none'} calls/s, bare ${bb?.rate ?? 'none'} calls/s, ratio ${sb && bb ? fmt(sb.rate / bb.rate, 2) : '–'}`);
   for (const s of sysRows) {
     const b = bareRows.find((x) => x.rate === s.rate);

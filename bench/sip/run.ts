@@ -89,7 +89,9 @@ interface NodeProc {
 
 /** A TypeScript entry in its own node process (node --import tsx: one PID to measure, no wrapper). */
 async function startNode(name: string, file: string, env: Record<string, string>): Promise<NodeProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, file)], {
+  // BENCH_PROFILE_DIR=/some/dir: V8 CPU profiles of the engine and telephony processes (open in Chrome DevTools)
+  const prof = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(HERE, file)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -303,6 +303,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       sweeper = setInterval(() => void sweep(), env.OUTBOX_SWEEP_MS);
       sweeper.unref();
       await sipCredentials.sync();
+      // the ACD's idle index, for agent records written before it existed (cheap, idempotent)
+      await calls.acd.reindexAll();
       if (env.RUN_WORKERS) {
         // telephony answers 503 unless this heartbeat is fresh: no engine, no ringing forever
         const beat = (): void => void redis.set(`${env.QUEUE_PREFIX}:${ENGINE_HEARTBEAT_KEY}`, String(Date.now()), 'PX', 15_000).catch(() => {});

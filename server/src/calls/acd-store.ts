@@ -42,6 +42,31 @@ export const queueScore = (e: Pick<QueueEntry, 'priority' | 'enqueuedAt'>): numb
   (MAX_PRIORITY - Math.min(MAX_PRIORITY, Math.max(0, Math.trunc(e.priority)))) * 1e13 + e.enqueuedAt;
 
 /*
+ * The idle index: one sorted set per group, `<prefix>:idle:<group>`, of the agents who are
+ * available with no offer, scored by when they became available — so a distribution round reads
+ * the few longest-idle agents it needs instead of every agent (bench/sip: reading all agents on
+ * every event was the engine's largest cost). Every script that writes an agent's state, offer
+ * or group ends with REINDEX; the agent hash remembers the group it is indexed in (`idleIn`).
+ */
+const REINDEX_FN = `local function reindex(agentKey, idlePrefix, agentId)
+  local a = redis.call('HMGET', agentKey, 'state', 'offerCallId', 'group', 'since', 'idleIn')
+  if not a[1] then return end
+  if a[5] and a[5] ~= '' then redis.call('ZREM', idlePrefix .. a[5], agentId) end
+  if a[1] == 'available' and (not a[2] or a[2] == '') then
+    redis.call('ZADD', idlePrefix .. (a[3] or ''), tonumber(a[4]) or 0, agentId)
+    redis.call('HSET', agentKey, 'idleIn', a[3] or '')
+  else
+    redis.call('HSET', agentKey, 'idleIn', '')
+  end
+end
+`;
+
+/* REINDEX: KEYS[1] agent hash; ARGV[1] idle prefix; ARGV[2] agent id. */
+const REINDEX = `${REINDEX_FN}
+reindex(KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+/*
  * ENQUEUE
  * KEYS[1] queue zset; KEYS[2] call hash
  * ARGV[1] call id; ARGV[2] score; ARGV[3] entry JSON
@@ -55,17 +80,19 @@ return 1`;
 /*
  * CLAIM
  * KEYS[1] queue zset; KEYS[2] call hash; KEYS[3] agent hash
- * ARGV[1] call id; ARGV[2] agent id; ARGV[3] now (ms)
+ * ARGV[1] call id; ARGV[2] agent id; ARGV[3] now (ms); ARGV[4] idle prefix
  * Offers the call to the agent iff the call is still waiting in the queue and the agent is still
  * available with no offer. Returns 1 claimed, -1 call no longer waiting, -2 agent not idle.
  */
-const CLAIM = `if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+const CLAIM = `${REINDEX_FN}
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
 local a = redis.call('HMGET', KEYS[3], 'state', 'offerCallId')
 if a[1] ~= 'available' or (a[2] and a[2] ~= '') then return -2 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'offeredTo', ARGV[2])
 redis.call('HSET', KEYS[3], 'offerCallId', ARGV[1], 'offerAt', ARGV[3])
 redis.call('HINCRBY', KEYS[3], 'version', 1)
+reindex(KEYS[3], ARGV[4], ARGV[2])
 return 1`;
 
 /*
@@ -73,11 +100,12 @@ return 1`;
  * KEYS[1] agent hash; KEYS[2] queue zset; KEYS[3] call hash
  * ARGV[1] expected agent version; ARGV[2] agent id; ARGV[3] call id ('' if none);
  * ARGV[4] call op: 'none' | 'delete' (answered: the call left the ACD) | 'requeue' (offer withdrawn);
- * ARGV[5] requeue score; ARGV[6..] agent field/value pairs to write
+ * ARGV[5] requeue score; ARGV[6] idle prefix; ARGV[7..] agent field/value pairs to write
  * 'delete' and 'requeue' require the call to be offered to this agent. Returns 1 written,
  * 0 agent changed since read (retry), -1 call not offered to this agent.
  */
-const WRITE_AGENT = `if (redis.call('HGET', KEYS[1], 'version') or '') ~= ARGV[1] then return 0 end
+const WRITE_AGENT = `${REINDEX_FN}
+if (redis.call('HGET', KEYS[1], 'version') or '') ~= ARGV[1] then return 0 end
 if ARGV[4] ~= 'none' then
   if redis.call('HGET', KEYS[3], 'offeredTo') ~= ARGV[2] then return -1 end
   if ARGV[4] == 'delete' then
@@ -88,9 +116,10 @@ if ARGV[4] ~= 'none' then
   end
 end
 local f = {}
-for i = 6, #ARGV do f[#f + 1] = ARGV[i] end
+for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(f))
 redis.call('HINCRBY', KEYS[1], 'version', 1)
+reindex(KEYS[1], ARGV[6], ARGV[2])
 return 1`;
 
 /*
@@ -98,11 +127,12 @@ return 1`;
  * KEYS[1] queue zset; KEYS[2] call hash; KEYS[3] callbacks hash; KEYS[4] callbacks order zset;
  * KEYS[5] agent hash of the agent the call rings on (any key of the prefix if none)
  * ARGV[1] call id; ARGV[2] agent id the caller read in offeredTo ('' if none); ARGV[3] task id;
- * ARGV[4] task JSON; ARGV[5] created at (ms); ARGV[6] 'any' | 'queued-only'
+ * ARGV[4] task JSON; ARGV[5] created at (ms); ARGV[6] 'any' | 'queued-only'; ARGV[7] idle prefix
  * Returns 1 done, 0 call unknown (answered, ended or already left), -1 offeredTo changed since
  * read (retry), -2 the call is ringing and ARGV[6] is 'queued-only' (max wait never cuts a ring).
  */
-const LEAVE = `if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+const LEAVE = `${REINDEX_FN}
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 local offered = redis.call('HGET', KEYS[2], 'offeredTo') or ''
 if offered ~= ARGV[2] then return -1 end
 if offered ~= '' then
@@ -110,6 +140,7 @@ if offered ~= '' then
   if redis.call('HGET', KEYS[5], 'offerCallId') == ARGV[1] then
     redis.call('HSET', KEYS[5], 'offerCallId', '', 'offerAt', '')
     redis.call('HINCRBY', KEYS[5], 'version', 1)
+    reindex(KEYS[5], ARGV[7], offered)
   end
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -144,6 +175,8 @@ export class AgentConflictError extends Error {
 }
 
 const CAS_RETRIES = 8;
+/** Skills strategy: how many longest-idle agents of a group a round looks through for a match. */
+const SKILLS_WINDOW = 200;
 
 export class AcdStore {
   constructor(
@@ -159,6 +192,8 @@ export class AcdStore {
     call: (id: string): string => `${this.prefix}:call:${id}`,
     callbacks: (): string => `${this.prefix}:callbacks`,
     callbackOrder: (): string => `${this.prefix}:callbacks:order`,
+    idlePrefix: (): string => `${this.prefix}:idle:`,
+    idle: (group: string): string => `${this.prefix}:idle:${group}`,
   };
 
   // ----- agents ------------------------------------------------------------------------------
@@ -167,6 +202,34 @@ export class AcdStore {
   async putAgent(agent: AgentStatus): Promise<void> {
     const version = Number((await this.redis.hget(this.k.agent(agent.agentId), 'version')) ?? '0');
     await this.redis.multi().hset(this.k.agent(agent.agentId), { ...agentFields(agent), version: String(version + 1) }).sadd(this.k.agents(), agent.agentId).exec();
+    await this.reindex(agent.agentId);
+  }
+
+  /** Brings one agent's entry in the idle index in line with its record. */
+  async reindex(agentId: string): Promise<void> {
+    await this.redis.eval(REINDEX, 1, this.k.agent(agentId), this.k.idlePrefix(), agentId);
+  }
+
+  /** Rebuilds the idle index of every agent (start-up: records written before the index existed). */
+  async reindexAll(): Promise<number> {
+    const ids = await this.redis.smembers(this.k.agents());
+    for (const id of ids) await this.reindex(id);
+    return ids.length;
+  }
+
+  /** The `limit` longest-idle agents of a group (available, no offer), from the idle index. */
+  async idleAgents(group: string, limit: number): Promise<AgentStatus[]> {
+    const ids = await this.redis.zrange(this.k.idle(group), '0', String(Math.max(0, limit - 1)));
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.k.agent(id));
+    const rows = (await pipe.exec()) ?? [];
+    const out: AgentStatus[] = [];
+    ids.forEach((id, i) => {
+      const h = rows[i]?.[1] as Record<string, string> | undefined;
+      if (h?.state) out.push(parseAgent(id, h));
+    });
+    return out;
   }
 
   async getAgent(agentId: string): Promise<(AgentStatus & { version: string }) | null> {
@@ -233,7 +296,7 @@ export class AcdStore {
       }
       const fields = Object.entries(agentFields(next)).flat();
       const r = Number(
-        await this.redis.eval(WRITE_AGENT, 3, this.k.agent(agentId), this.k.queue(), this.k.call(callId || '-'), cur.version, agentId, callId, op, score, ...fields),
+        await this.redis.eval(WRITE_AGENT, 3, this.k.agent(agentId), this.k.queue(), this.k.call(callId || '-'), cur.version, agentId, callId, op, score, this.k.idlePrefix(), ...fields),
       );
       if (r === 1) return { ...d, requeued: op === 'requeue' ? callId : null };
       if (r === -1 && op === 'delete') {
@@ -286,7 +349,7 @@ export class AcdStore {
 
   /** Atomically offer a waiting call to an idle agent. */
   async claim(callId: string, agentId: string, now: number): Promise<'claimed' | 'call_gone' | 'agent_busy'> {
-    const r = Number(await this.redis.eval(CLAIM, 3, this.k.queue(), this.k.call(callId), this.k.agent(agentId), callId, agentId, String(now)));
+    const r = Number(await this.redis.eval(CLAIM, 3, this.k.queue(), this.k.call(callId), this.k.agent(agentId), callId, agentId, String(now), this.k.idlePrefix()));
     return r === 1 ? 'claimed' : r === -1 ? 'call_gone' : 'agent_busy';
   }
 
@@ -296,10 +359,16 @@ export class AcdStore {
    * Returns the offers this instance won — each must be sent to telephony as `ring`.
    */
   async distribute(now: number, strategy: Strategy): Promise<Assignment[]> {
-    // nothing waiting (the usual case when an agent frees up): no need to read every agent
+    // nothing waiting (the usual case when an agent frees up): nothing to read
     const queue = await this.queued();
     if (queue.length === 0) return [];
-    const agents = await this.listAgents();
+    // per group, only the longest-idle agents that could be needed: as many as the group's
+    // waiting calls (longest idle), or a bounded window to look for skills in
+    const perGroup = new Map<string, number>();
+    for (const e of queue) perGroup.set(e.group, (perGroup.get(e.group) ?? 0) + 1);
+    const agents = (
+      await Promise.all([...perGroup].map(([group, n]) => this.idleAgents(group, strategy === 'longest_idle' ? n : Math.max(n, SKILLS_WINDOW))))
+    ).flat();
     const won: Assignment[] = [];
     for (const a of chooseNext(queue, agents, now, strategy)) {
       if ((await this.claim(a.callId, a.agentId, now)) === 'claimed') won.push(a);
@@ -345,6 +414,7 @@ export class AcdStore {
           JSON.stringify(task),
           String(now),
           mode,
+          this.k.idlePrefix(),
         ),
       );
       if (r === 1) return task;

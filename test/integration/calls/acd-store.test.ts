@@ -228,4 +228,58 @@ describe('AcdStore', () => {
     expect(await s2.distribute(T0 + 62_000, 'longest_idle')).toEqual([{ callId: 'c1', agentId: 'b1', waitedMs: 62_000 }]);
     expect((await s1.callbacks()).map((t) => t.id)).toEqual(['cb-c2']);
   });
+
+  it('the idle index always equals the agents that are available with no offer, longest idle first, through random operations', async () => {
+    const [s1, s2] = stores();
+    const ids = ['i1', 'i2', 'i3', 'i4', 'i5', 'i6'];
+    for (const [i, id] of ids.entries()) await s1.putAgent(agent(id, { since: T0 + i, group: i % 2 ? 'main' : 'backup' }));
+    let now = T0 + 100;
+    let n = 0;
+    // deterministic pseudo-random sequence (no flakiness, same run every time)
+    let x = 12345;
+    const rnd = (k: number): number => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % k);
+    for (let step = 0; step < 300; step++) {
+      now += 10;
+      const s = rnd(2) ? s1 : s2;
+      const id = ids[rnd(ids.length)]!;
+      switch (rnd(8)) {
+        case 0:
+          await s.changeState(id, (['available', 'break', 'wrap_up', 'logged_out'] as const)[rnd(4)]!, 'supervisor', now);
+          break;
+        case 1:
+          await s.enqueue(entry(`r${++n}`, { enqueuedAt: now, group: rnd(2) ? 'main' : 'backup' }));
+          break;
+        case 2:
+          await s.distribute(now, 'longest_idle');
+          break;
+        case 3: {
+          const a = await s.getAgent(id);
+          if (a?.offer) await s.callEvent(id, { type: rnd(2) ? 'answered' : 'no_answer', callId: a.offer.callId }, now);
+          break;
+        }
+        case 4: {
+          const a = await s.getAgent(id);
+          if (a?.state === 'on_call' && a.callId) await s.callEvent(id, { type: 'ended', callId: a.callId, wrapUp: rnd(2) === 1 }, now);
+          break;
+        }
+        case 5: {
+          const a = await s.getAgent(id);
+          if (a?.offer) await (rnd(2) ? s.abandon(a.offer.callId, now) : s.abandonQuietly(a.offer.callId));
+          break;
+        }
+        case 6:
+          await s.updateProfile(id, rnd(2) ? 'main' : 'backup', []);
+          break;
+        default:
+          await s.expireOffers(now, 50);
+      }
+      for (const group of ['main', 'backup']) {
+        const expected = (await s1.listAgents())
+          .filter((a) => a.group === group && a.state === 'available' && a.offer === null)
+          .sort((a, b) => a.since - b.since || (a.agentId < b.agentId ? -1 : 1))
+          .map((a) => a.agentId);
+        expect((await s1.idleAgents(group, 100)).map((a) => a.agentId), `step ${step}, group ${group}`).toEqual(expected);
+      }
+    }
+  });
 });

@@ -178,12 +178,32 @@ const CAS_RETRIES = 8;
 /** Skills strategy: how many longest-idle agents of a group a round looks through for a match. */
 const SKILLS_WINDOW = 200;
 
+/** The scripts, registered on the client with defineCommand: EVALSHA, the text sent only once. */
+const SCRIPTS = {
+  reindex: { numberOfKeys: 1, lua: REINDEX },
+  enqueue: { numberOfKeys: 2, lua: ENQUEUE },
+  claim: { numberOfKeys: 3, lua: CLAIM },
+  writeAgent: { numberOfKeys: 3, lua: WRITE_AGENT },
+  leave: { numberOfKeys: 5, lua: LEAVE },
+  moveGroup: { numberOfKeys: 2, lua: MOVE_GROUP },
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptClient = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+
 export class AcdStore {
   constructor(
     private readonly redis: Redis,
     /** e.g. `{hotline}:acd`; one hash tag for the whole prefix on Redis Cluster */
     readonly prefix: string,
-  ) {}
+  ) {
+    for (const [name, def] of Object.entries(SCRIPTS)) {
+      if (!(`acd_${name}` in redis)) redis.defineCommand(`acd_${name}`, def);
+    }
+  }
+
+  private run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    return (this.redis as unknown as ScriptClient)[`acd_${name}`]!(...args);
+  }
 
   private k = {
     agents: (): string => `${this.prefix}:agents`,
@@ -207,7 +227,7 @@ export class AcdStore {
 
   /** Brings one agent's entry in the idle index in line with its record. */
   async reindex(agentId: string): Promise<void> {
-    await this.redis.eval(REINDEX, 1, this.k.agent(agentId), this.k.idlePrefix(), agentId);
+    await this.run('reindex', this.k.agent(agentId), this.k.idlePrefix(), agentId);
   }
 
   /** Rebuilds the idle index of every agent (start-up: records written before the index existed). */
@@ -296,7 +316,7 @@ export class AcdStore {
       }
       const fields = Object.entries(agentFields(next)).flat();
       const r = Number(
-        await this.redis.eval(WRITE_AGENT, 3, this.k.agent(agentId), this.k.queue(), this.k.call(callId || '-'), cur.version, agentId, callId, op, score, this.k.idlePrefix(), ...fields),
+        await this.run('writeAgent', this.k.agent(agentId), this.k.queue(), this.k.call(callId || '-'), cur.version, agentId, callId, op, score, this.k.idlePrefix(), ...fields),
       );
       if (r === 1) return { ...d, requeued: op === 'requeue' ? callId : null };
       if (r === -1 && op === 'delete') {
@@ -327,7 +347,7 @@ export class AcdStore {
 
   /** Put a call in the queue (idempotent per call id: a redelivered call.offered is ignored). */
   async enqueue(entry: QueueEntry): Promise<boolean> {
-    const r = await this.redis.eval(ENQUEUE, 2, this.k.queue(), this.k.call(entry.callId), entry.callId, String(queueScore(entry)), JSON.stringify(entry));
+    const r = await this.run('enqueue', this.k.queue(), this.k.call(entry.callId), entry.callId, String(queueScore(entry)), JSON.stringify(entry));
     return Number(r) === 1;
   }
 
@@ -349,7 +369,7 @@ export class AcdStore {
 
   /** Atomically offer a waiting call to an idle agent. */
   async claim(callId: string, agentId: string, now: number): Promise<'claimed' | 'call_gone' | 'agent_busy'> {
-    const r = Number(await this.redis.eval(CLAIM, 3, this.k.queue(), this.k.call(callId), this.k.agent(agentId), callId, agentId, String(now), this.k.idlePrefix()));
+    const r = Number(await this.run('claim', this.k.queue(), this.k.call(callId), this.k.agent(agentId), callId, agentId, String(now), this.k.idlePrefix()));
     return r === 1 ? 'claimed' : r === -1 ? 'call_gone' : 'agent_busy';
   }
 
@@ -400,9 +420,8 @@ export class AcdStore {
       const task = callbackTask(c.entry, reason, now);
       const agentKey = this.k.agent(c.offeredTo || '-');
       const r = Number(
-        await this.redis.eval(
-          LEAVE,
-          5,
+        await this.run(
+          'leave',
           this.k.queue(),
           this.k.call(callId),
           this.k.callbacks(),
@@ -434,7 +453,7 @@ export class AcdStore {
       if (!policy) continue;
       const d = overflowDecision(entry, now, policy);
       if (d.action === 'overflow') {
-        const r = await this.redis.eval(MOVE_GROUP, 2, this.k.queue(), this.k.call(entry.callId), entry.callId, JSON.stringify(entry), JSON.stringify(overflowed(entry, d.group)));
+        const r = await this.run('moveGroup', this.k.queue(), this.k.call(entry.callId), entry.callId, JSON.stringify(entry), JSON.stringify(overflowed(entry, d.group)));
         if (Number(r) === 1) out.overflowed.push(entry.callId);
       } else if (d.action === 'callback') {
         const task = await this.leave(entry.callId, 'max_wait', now, 'queued-only');

@@ -265,7 +265,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         lockMs: env.WORKER_LOCK_MS,
       })
     : null;
-  const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS }) : null;
+  const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS, concurrency: env.CALL_EVENT_CONCURRENCY }) : null;
 
   let sweeper: NodeJS.Timeout | null = null;
   let heartbeat: NodeJS.Timeout | null = null;

@@ -46,6 +46,11 @@ const schema = z.object({
    * (the stalled-job check runs at the same interval).
    */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * Call events processed at once per process. Each waits on the database and Redis most of its
+   * time, so throughput is about this ÷ the handler's latency (bench/sip): 3 events per call.
+   */
+  CALL_EVENT_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
   /** Deadline timers processed at once per process. */
   TIMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Run BullMQ workers in this process (turn off for API-only instances). */

@@ -112,6 +112,8 @@ export interface RelayStats {
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER';
 const KNOWN_METHODS = new Set(['PRACK', 'UPDATE', 'INFO', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'PUBLISH']);
 const ENDED_MEMORY_MS = 32_000;
+/** A re-INVITE we relay (or send for a transfer) gets no final answer within this: given up. */
+const REINVITE_TIMEOUT_MS = 32_000;
 const MAX_ENDED_REMEMBERED = 100_000;
 
 type Side = 'caller' | 'agent' | 'gateway';
@@ -149,6 +151,8 @@ interface Live extends Omit<InboundCall, 'peer'> {
   transfer?: Transfer;
   /** every leg Call-ID opened for this call (rings, transfers), forgotten when it ends */
   legIds: Set<string>;
+  /** a `ring` being prepared (agent|offerAt), so a duplicate delivered meanwhile is ignored */
+  ringPending?: string;
 }
 
 class TimeoutError extends Error {}
@@ -198,6 +202,17 @@ export function ringFailureOf(status: number): RingFailure {
 
 const SDP_HEADERS = { 'content-type': 'application/sdp' };
 
+/** Application text as UTF-8 bytes in a latin1 string: what the patched stack sends unchanged. */
+function toWire(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** A UAS copies Record-Route into its 18x/2xx to an INVITE (RFC 3261 §12.1.1). */
+function recordRouteOf(rq: SipMessage): Record<string, unknown> {
+  const rr = rq.headers['record-route'];
+  return Array.isArray(rr) && rr.length > 0 ? { 'record-route': rr } : {};
+}
+
 export class CallRelay {
   readonly stats: RelayStats = {
     requests: 0, invites: 0, offered: 0, rejectedUnknownNumber: 0, unavailable: 0, cancelled: 0,
@@ -224,7 +239,16 @@ export class CallRelay {
     this.#o = o;
     this.#lines = buildLineTable(o.lines ?? DEFAULT_LINES);
     this.#publisher = publisher;
-    this.#send = send;
+    // the stack throws synchronously on a target it cannot parse (e.g. an IPv6 Contact): such a
+    // message is logged and dropped, never allowed to abort the state change that sent it
+    this.#send = (m, cb) => {
+      try {
+        send(m, cb);
+      } catch (e) {
+        this.stats.errors++;
+        this.#log.error({ event: 'relay.send_failed', method: m.method, status: m.status, uri: m.uri ? uriString(m.uri) : undefined, err: String(e) }, 'message not sent');
+      }
+    };
     this.#log = o.logger ?? silentLogger;
     this.#now = o.now ?? Date.now;
     this.#host = `${o.contactHost}:${o.port}`;
@@ -279,6 +303,7 @@ export class CallRelay {
       else if (method === 'CANCEL') this.#cancel(rq);
       else if (method === 'OPTIONS' && !inDialog) this.#respond(rq, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
       else if (inDialog && (method === 'BYE' || method === 'INVITE' || method === 'INFO' || method === 'UPDATE' || method === 'OPTIONS' || method === 'MESSAGE' || method === 'NOTIFY')) this.#inDialog(rq);
+      else if (inDialog && this.#legs.has(String(rq.headers['call-id'] ?? ''))) this.#respond(rq, KNOWN_METHODS.has(method) ? 405 : 501, KNOWN_METHODS.has(method) ? 'Method Not Allowed' : 'Not Implemented', { allow: ALLOW });
       else if (method === 'BYE' || inDialog) this.#respond(rq, 481, 'Call/Transaction Does Not Exist');
       else if (KNOWN_METHODS.has(method)) this.#respond(rq, 405, 'Method Not Allowed', { allow: ALLOW });
       else this.#respond(rq, 501, 'Not Implemented', { allow: ALLOW });
@@ -310,6 +335,9 @@ export class CallRelay {
     const at = new Date(this.#now()).toISOString();
     for (const s of snaps) {
       if (s.callerLeg && s.peerLeg) {
+        // requests relayed after the last snapshot may have used CSeqs beyond the stored ones
+        s.callerLeg.localCseq += 1000;
+        s.peerLeg.localCseq += 1000;
         this.#send(inDialogRequest(s.callerLeg, 'BYE'));
         this.#send(inDialogRequest(s.peerLeg, 'BYE'));
         await this.#publishSafe({ type: 'call.ended', callId: s.callId, by: 'system', reason: 'telephony-restart', at });
@@ -329,16 +357,21 @@ export class CallRelay {
   async ring(cmd: RingCommand): Promise<'ringing' | 'gone' | 'duplicate' | 'unregistered'> {
     const call = this.#calls.get(cmd.callId);
     if (!call || call.state !== 'ringing') {
-      // answered by another agent, ended, or unknown here: the engine withdraws the offer
-      // without holding it against the agent
-      await this.#publishSafe({ type: 'call.ring-failed', callId: cmd.callId, agentId: cmd.agentId, offerAt: cmd.offerAt, reason: 'call-gone', status: null, at: this.#iso() });
+      // answered by another agent (call-gone) or ended / unknown here (call-ended): the engine
+      // withdraws the offer without holding it against the agent
+      const reason = call ? 'call-gone' : 'call-ended';
+      await this.#publishSafe({ type: 'call.ring-failed', callId: cmd.callId, agentId: cmd.agentId, offerAt: cmd.offerAt, reason, status: null, at: this.#iso() });
       return 'gone';
     }
     if (call.ring && call.ring.agentId === cmd.agentId && call.ring.offerAt === cmd.offerAt) return 'duplicate';
+    const key = `${cmd.agentId}|${cmd.offerAt}`;
+    if (call.ringPending === key) return 'duplicate'; // the same command delivered twice at once
+    call.ringPending = key;
     if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
     const aor = `sip:${cmd.sipUser}@${this.#o.realm ?? 'localhost'}`;
     const bindings = this.#o.bindings ? await this.#o.bindings.list(aor, this.#now()) : [];
     const contact = bindings.sort((a, b) => b.updatedAt - a.updatedAt)[0]?.contact;
+    if (call.ringPending === key) call.ringPending = undefined;
     if (call.state !== 'ringing') return 'gone';
     if (!contact) {
       this.stats.ringFailures++;
@@ -453,10 +486,11 @@ export class CallRelay {
   }
 
   #fromOf(call: Live): { uri: string; name?: string } {
-    const user = call.fromNumber ? encodeURIComponent(utf8(call.fromNumber)) : 'anonymous';
+    const user = call.fromNumber ? encodeURIComponent(call.fromNumber) : 'anonymous';
     const from: { uri: string; name?: string } = { uri: `sip:${user}@${this.#o.contactHost}` };
-    // quoted-string, escaped (RFC 3261 §25.1); UTF-8 goes out as bytes with the patched stack
-    if (call.displayName) from.name = `"${call.displayName.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ')}"`;
+    // quoted-string, escaped (RFC 3261 §25.1), as UTF-8 bytes (latin1 string: the patched stack
+    // sends such strings byte for byte, whatever the characters — José as well as 市民)
+    if (call.displayName) from.name = toWire(`"${call.displayName.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ')}"`);
     return from;
   }
 
@@ -490,13 +524,24 @@ export class CallRelay {
     return p;
   }
 
+  /** Publishes with retries (about 30 s): a Redis blip must not lose an answer or a hang-up. */
   async #publishSafe(ev: Parameters<CallEventPublisher['publish']>[0]): Promise<void> {
-    try {
-      await this.#track(this.#publisher.publish(ev));
-    } catch (e) {
-      this.stats.publishFailures++;
-      this.#log.error({ event: 'relay.publish_failed', callId: ev.callId, type: ev.type, err: String(e) }, 'call event not published');
-    }
+    const attempt = async (): Promise<void> => {
+      for (let i = 0, delay = 250; ; i++, delay = Math.min(delay * 2, 8_000)) {
+        try {
+          await this.#publisher.publish(ev);
+          return;
+        } catch (e) {
+          if (i >= 6) {
+            this.stats.publishFailures++;
+            this.#log.error({ event: 'relay.publish_failed', callId: ev.callId, type: ev.type, err: String(e) }, 'call event not published');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, delay).unref());
+        }
+      }
+    };
+    await this.#track(attempt());
   }
 
   #gatewayOf(rq: SipMessage, remote: SipRemote): { key: string; reference: string | null } | null {
@@ -531,14 +576,20 @@ export class CallRelay {
       this.#respond(rq, 404, 'Not Found');
       return;
     }
-    this.#respond(rq, 100, 'Trying');
     const contact = Array.isArray(rq.headers.contact) ? rq.headers.contact[0] : undefined;
+    if (!contact || !sip.parseUri(uriString(contact.uri))) {
+      // without a Contact we can parse, nothing could ever reach the caller inside the call
+      this.#respond(rq, 400, 'Bad Request (Contact)');
+      return;
+    }
+    this.#respond(rq, 100, 'Trying');
     const gw = this.#gatewayOf(rq, remote);
     const now = this.#now();
     const call: Live = {
       callId, remoteTag, localTag: newTag(), cseq: rq.headers.cseq.seq, remoteTarget: uriString(contact?.uri),
-      sdp: rq.content ?? '', line: found.line, fromNumber: utf8(decodeURIComponentSafe(userOf(from.uri) ?? '')),
-      displayName: displayNameOf(from.name), toNumber: found.number, receivedAt: now, state: 'offering', branch,
+      // bounded as the engine's contract requires (a longer one would never be queued)
+      sdp: rq.content ?? '', line: found.line, fromNumber: utf8(decodeURIComponentSafe(userOf(from.uri) ?? '')).slice(0, 64),
+      displayName: displayNameOf(from.name).slice(0, 200), toNumber: found.number, receivedAt: now, state: 'offering', branch,
       invite: rq, fromGateway: gw?.key ?? null, gatewayReference: gw?.reference ?? null, pendingAcks: new Map(),
       legIds: new Set([callId]),
     };
@@ -577,7 +628,7 @@ export class CallRelay {
     if (call.state !== 'offering') return;
     call.state = 'ringing';
     void this.#o.snapshots?.save({ callId: call.callId, line: call.line.id });
-    this.#respond(call.invite, 180, 'Ringing', this.#contactHeader(call), call.localTag);
+    this.#respond(call.invite, 180, 'Ringing', { ...this.#contactHeader(call), ...recordRouteOf(call.invite) }, call.localTag);
     const maxRing = this.#o.maxRingMs ?? 300_000;
     call.timer = setTimeout(() => {
       if (call.state !== 'ringing') return;
@@ -679,8 +730,9 @@ export class CallRelay {
       if (ring.state === 'answered') return;
       if (ring.state !== 'calling' || call.ring !== ring || call.state !== 'ringing') {
         // answered after a CANCEL crossed it, or the caller left meanwhile: hang the phone up
+        // (once: retransmissions of that 2xx only get their ACK)
+        if (ring.state !== 'failed') this.#send(inDialogRequest(leg, 'BYE'));
         ring.state = 'failed';
-        this.#send(inDialogRequest(leg, 'BYE'));
         return;
       }
       ring.state = 'answered';
@@ -702,7 +754,7 @@ export class CallRelay {
     call.callerLeg = uasLeg(call.invite, call.localTag);
     this.stats.answered++;
     const ok = sip.makeResponse(call.invite, 200, 'OK', {
-      headers: { ...this.#contactHeader(call), ...(agentSdp ? SDP_HEADERS : {}) },
+      headers: { ...this.#contactHeader(call), ...recordRouteOf(call.invite), ...(agentSdp ? SDP_HEADERS : {}) },
       ...(agentSdp ? { content: agentSdp } : {}),
     });
     ok.headers.to = { ...call.invite.headers.to!, params: { ...call.invite.headers.to?.params, tag: call.localTag } };
@@ -812,12 +864,22 @@ export class CallRelay {
     });
     const seq = other.localCseq;
     let done = false;
+    // the stack stops its own timer after a 1xx: a peer that goes silent must not block the call
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      call.reinviting = false;
+      this.#cancelInvite(fwd);
+      this.#respond(rq, 408, 'Request Timeout');
+    }, REINVITE_TIMEOUT_MS);
+    timer.unref();
     this.#send(fwd, (rs) => {
       const status = rs.status ?? 0;
       if (status < 200) return;
       if (status < 300) this.#send(ackFor(other, seq));
       if (done) return;
       done = true;
+      clearTimeout(timer);
       call.reinviting = false;
       if (status >= 300) {
         this.#respond(rq, status, rs.reason ?? '');
@@ -826,7 +888,7 @@ export class CallRelay {
       const okContact = Array.isArray(rs.headers.contact) ? rs.headers.contact[0] : undefined;
       if (okContact) other.remoteTarget = uriString(okContact.uri) || other.remoteTarget;
       const ok = sip.makeResponse(rq, 200, 'OK', {
-        headers: { ...this.#contactHeader(call), ...(rs.content ? SDP_HEADERS : {}) },
+        headers: { ...this.#contactHeader(call), ...recordRouteOf(rq), ...(rs.content ? SDP_HEADERS : {}) },
         ...(rs.content ? { content: rs.content } : {}),
       });
       const legId = leg.callId;
@@ -842,8 +904,10 @@ export class CallRelay {
   /** Ends a connected call: BYE to every leg but `from` (who already hung up), `call.ended`. */
   #hangUp(call: Live, from: Side | null, by: EndParty, reason: string): void {
     if (call.state !== 'answered') return;
-    if (from !== 'caller' && call.callerLeg) this.#send(inDialogRequest(call.callerLeg, 'BYE'));
-    if (call.peer && from !== call.peer.side) this.#send(inDialogRequest(call.peer.leg, 'BYE'));
+    const byes: Leg[] = [];
+    if (from !== 'caller' && call.callerLeg) byes.push(call.callerLeg);
+    if (call.peer && from !== call.peer.side) byes.push(call.peer.leg);
+    for (const leg of byes) this.#send(inDialogRequest(leg, 'BYE'));
     const t = call.transfer;
     if (t && t.state === 'calling') {
       this.#cancelInvite(t.invite);
@@ -894,12 +958,21 @@ export class CallRelay {
     });
     const seq = callerLeg.localCseq;
     let done = false;
+    const timer = setTimeout(() => {
+      if (done || t.state !== 'reinviting') return;
+      done = true;
+      this.#cancelInvite(reinvite);
+      this.#send(inDialogRequest(leg, 'BYE'));
+      this.#transferFailed(call, t, 'caller-reinvite-timeout');
+    }, REINVITE_TIMEOUT_MS);
+    timer.unref();
     this.#send(reinvite, (crs) => {
       const cs = crs.status ?? 0;
       if (cs < 200) return;
       if (cs < 300) this.#send(ackFor(callerLeg, seq));
       if (done) return;
       done = true;
+      clearTimeout(timer);
       if (t.state !== 'reinviting' || call.state !== 'answered') return;
       if (cs >= 300) {
         // the caller kept its old media: still with the agent; the gateway leg goes

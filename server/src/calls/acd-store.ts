@@ -287,6 +287,18 @@ export class AcdStore {
     });
   }
 
+  /**
+   * Telephony connected the agent to a call the ACD no longer offered them (an offer expired just
+   * before the answer): the agent is on that call; any other call ringing on them goes back.
+   */
+  async forceOnCall(agentId: string, callId: string, now: number): Promise<StoreResult> {
+    return this.decideAndWrite(agentId, (a) =>
+      a.state === 'on_call' && a.callId === callId
+        ? { ok: true, agent: a, changed: false }
+        : { ok: true, agent: { ...a, state: 'on_call', since: now, offer: null, callId }, changed: true },
+    );
+  }
+
   /** A telephony call event for the agent (answered / no answer / ended). */
   async callEvent(agentId: string, ev: AgentCallEvent, now: number): Promise<StoreResult> {
     return this.decideAndWrite(agentId, (a) => applyCallEvent(a, ev, now));

@@ -93,7 +93,9 @@ export type AgentCallEvent =
   /** the agent's phone did not answer in time or rejected the call (RONA) */
   | { type: 'no_answer'; callId: string }
   /** either side hung up; `wrapUp: false` skips after-call work (e.g. a line without it) */
-  | { type: 'ended'; callId: string; wrapUp: boolean };
+  | { type: 'ended'; callId: string; wrapUp: boolean }
+  /** the offer is void through no fault of the agent (the call was answered elsewhere or ended) */
+  | { type: 'withdrawn'; callId: string };
 
 /**
  * The only way into `on_call`. An agent whose phone did not answer goes to `break` so that a
@@ -109,6 +111,9 @@ export function applyCallEvent(agent: AgentStatus, ev: AgentCallEvent, now: numb
     case 'no_answer':
       if (agent.offer?.callId !== ev.callId) return { ok: true, agent, changed: false };
       return { ok: true, agent: moved(agent, 'break', now), changed: true };
+    case 'withdrawn':
+      if (agent.offer?.callId !== ev.callId) return { ok: true, agent, changed: false };
+      return { ok: true, agent: { ...agent, offer: null }, changed: true }; // still available, same idle time
     case 'ended':
       if (agent.state !== 'on_call' || agent.callId !== ev.callId) return { ok: true, agent, changed: false };
       return { ok: true, agent: ev.wrapUp ? moved(agent, 'wrap_up', now) : moved(agent, 'available', now), changed: true };

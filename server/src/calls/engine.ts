@@ -270,19 +270,26 @@ export class CallEngine {
 
   /** `call.ring-failed`: the agent's phone did not take the call → that agent on break, next agent. */
   async ringFailed(ev: CallRingFailed): Promise<Assignment[]> {
-    if (ev.reason === 'call-gone') {
-      // telephony no longer has the call ringing (answered elsewhere, or ended): withdraw the
-      // offer without holding it against the agent. A caller who hung up while the entry was
-      // being queued (their call.abandoned found nothing in the ACD yet) still gets a callback task.
+    const now = this.deps.clock().getTime();
+    if (ev.reason === 'call-gone' || ev.reason === 'call-ended') {
+      // Not the agent's fault: the offer is withdrawn, the agent stays available.
       await this.withCall(ev.callId, async () => {
-        const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, 'outcome' | 'callbackTaskId'>>();
-        if (rec?.outcome === 'abandoned' && !rec.callbackTaskId) {
-          const task = await this.deps.acd.abandon(ev.callId, this.deps.clock().getTime());
-          if (task) await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { callbackTaskId: task.id } });
-        } else await this.deps.acd.abandonQuietly(ev.callId);
+        if (ev.reason === 'call-ended') {
+          // The caller is gone. If their call.abandoned found nothing in the ACD yet (it raced
+          // the enqueue) or is still to come, the callback task is made here, once.
+          const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, 'outcome' | 'callbackTaskId'>>();
+          if (rec && (rec.outcome === 'queued' || rec.outcome === 'abandoned') && !rec.callbackTaskId) {
+            const task = await this.deps.acd.abandon(ev.callId, now);
+            if (task) await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { callbackTaskId: task.id } });
+          } else await this.deps.acd.abandonQuietly(ev.callId);
+        }
+        await this.deps.acd.callEvent(ev.agentId, { type: 'withdrawn', callId: ev.callId }, now);
       });
       return this.dispatch();
     }
+    // a report about an older offer of the same call to the same agent changes nothing
+    const agent = await this.deps.acd.getAgent(ev.agentId);
+    if (agent?.offer?.callId === ev.callId && agent.offer.at !== ev.offerAt) return this.dispatch();
     const r = await this.deps.acd.callEvent(ev.agentId, { type: 'no_answer', callId: ev.callId }, this.deps.clock().getTime());
     if (r.ok && r.changed) {
       this.deps.log.info({ callId: ev.callId, agentId: ev.agentId, reason: ev.reason, status: ev.status }, 'agent did not answer: on break, call back in the queue');
@@ -311,14 +318,27 @@ export class CallEngine {
       // expired by the safety sweep just before the answer): repair the agent's record.
       this.deps.log.warn({ callId: ev.callId, agentId: ev.agentId, err: r.error }, 'answer for an offer the ACD no longer had: agent set on_call');
       await this.deps.acd.abandonQuietly(ev.callId);
-      const cur = await this.ensureAgent(ev.agentId);
-      await this.deps.acd.putAgent({ ...cur, state: 'on_call', since: at.getTime(), offer: null, callId: ev.callId });
+      const before = await this.ensureAgent(ev.agentId);
+      const forced = await this.deps.acd.forceOnCall(ev.agentId, ev.callId, at.getTime());
+      // another call that was ringing on this agent went back to the queue: stop that ring
+      if (forced.ok && forced.requeued && before.offer?.callId === forced.requeued) await this.stopRing(forced.requeued, ev.agentId, before.offer.at);
     }
-    if (rec.outcome === 'queued') {
+    // 'abandoned' too: a max-wait sweep may have given up on the call just as a phone answered it
+    if (rec.outcome === 'queued' || rec.outcome === 'abandoned') {
       const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
       await this.deps.Call.updateOne(
         { _id: ev.callId },
-        { $set: { outcome: 'answered', answeredAt: at, answeredBy: ev.agentId, agentId: ev.agentId, ringingAt: new Date(ev.offerAt), waitedMs } },
+        {
+          $set: {
+            outcome: 'answered',
+            answeredAt: at,
+            answeredBy: ev.agentId,
+            agentId: ev.agentId,
+            ringingAt: new Date(ev.offerAt),
+            waitedMs,
+            ...(rec.outcome === 'abandoned' ? { abandonedAt: null, abandonReason: null, endedAt: null } : {}),
+          },
+        },
       );
     }
     return rec;

@@ -71,9 +71,12 @@ export const callAbandonedSchema = z.object({
 });
 export type CallAbandoned = z.infer<typeof callAbandonedSchema>;
 
-/** Why ringing an agent's phone did not connect (RONA and friends). */
-/** `call-gone`: the call was no longer waiting for this ring (answered elsewhere, ended) — not the agent's fault. */
-export const RING_FAILURES = ['no-answer', 'busy', 'rejected', 'unregistered', 'unreachable', 'call-gone'] as const;
+/**
+ * Why ringing an agent's phone did not connect (RONA and friends). Not the agent's fault:
+ * `call-gone` — the call no longer waits for this ring (answered by someone else);
+ * `call-ended` — the caller is gone (or telephony does not know the call).
+ */
+export const RING_FAILURES = ['no-answer', 'busy', 'rejected', 'unregistered', 'unreachable', 'call-gone', 'call-ended'] as const;
 export type RingFailure = (typeof RING_FAILURES)[number];
 
 export const callRingFailedSchema = z.object({

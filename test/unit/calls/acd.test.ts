@@ -131,6 +131,15 @@ describe('agent state changes', () => {
     const e = applyCallEvent(agent('a1', { state: 'on_call', callId: 'c1' }), { type: 'ended', callId: 'c1', wrapUp: false }, T0);
     expect(e.ok && e.agent).toMatchObject({ state: 'available', callId: null });
   });
+
+  it('a withdrawn offer (call answered elsewhere or ended) leaves the agent available with the same idle time', () => {
+    const a = agent('a1', { since: T0 - 60_000, offer: { callId: 'c1', at: T0 } });
+    const d = applyCallEvent(a, { type: 'withdrawn', callId: 'c1' }, T0 + 5_000);
+    expect(d.ok && d.agent).toMatchObject({ state: 'available', offer: null, since: T0 - 60_000 });
+    expect(d.ok && d.changed).toBe(true);
+    // about another call: nothing changes
+    expect(applyCallEvent(a, { type: 'withdrawn', callId: 'c9' }, T0)).toMatchObject({ ok: true, changed: false });
+  });
 });
 
 describe('chooseNext', () => {

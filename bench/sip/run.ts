@@ -53,6 +53,8 @@ const PAST_UNRECORDED = process.argv.includes('--past-unrecorded');
 const DURATION_S = Number(argOf('duration') ?? 12);
 const HOLD_MS = 1000; // caller.xml pause
 const AGENTS = Number(argOf('agents') ?? 300);
+/** engine processes sharing the work (scale-out: every engine consumes call-events, one ACD in Redis) */
+const ENGINES = Math.max(1, Number(argOf('engines') ?? 1));
 const ONLY = argOf('only');
 const DRAIN_S = Number(argOf('drain') ?? 60);
 const STORE = argOf('store') ?? 'ferretdb';
@@ -365,6 +367,10 @@ async function main(): Promise<void> {
 
     log(`engine: creating ${AGENTS} available agents …`);
     const engine = await startNode('engine', 'engine-proc.ts', { MONGODB_URL: `${mongo.url}/${DB}`, REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, BENCH_AGENTS: String(AGENTS) });
+    const extraEngines: NodeProc[] = [];
+    for (let i = 1; i < ENGINES; i++) {
+      extraEngines.push(await startNode(`engine${i + 1}`, 'engine-proc.ts', { MONGODB_URL: `${mongo.url}/${DB}`, REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, BENCH_AGENTS: '0' }));
+    }
     const sipPort = await freePort(SUT_IP);
     const tel = await startNode('telephony', 'telephony-proc.ts', { SIP_ADDRESS: SUT_IP, SIP_PORT: String(sipPort), REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, TELEPHONY_INSTANCE: 'bench1', TRUSTED_SOURCES: CALLER_IP });
 
@@ -419,6 +425,7 @@ async function main(): Promise<void> {
       {
         telephony: () => tel.child.pid,
         engine: () => engine.child.pid,
+        ...Object.fromEntries(extraEngines.map((e, i) => [`engine${i + 2}`, () => e.child.pid])),
         redis: () => redis.pid,
         [STORE_NAME]: () => mongo.pid,
         'sipp-agents': () => agents.pid,

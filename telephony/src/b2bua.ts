@@ -822,6 +822,13 @@ export class CallRelay {
 
     if (method === 'BYE') {
       this.#respond(rq, 200, 'OK');
+      if (side === 'agent' && call.transfer && (call.transfer.state === 'calling' || call.transfer.state === 'reinviting')) {
+        // the agent put the handset down after pressing 转110: the caller is not dropped, the
+        // transfer carries on (and if it fails, only then is the call ended)
+        this.#log.info({ event: 'relay.agent_left_during_transfer', callId: call.callId }, 'agent left; transfer continues');
+        call.peer = undefined;
+        return;
+      }
       const by: EndParty = side === 'caller' ? 'caller' : side === 'agent' ? 'agent' : 'gateway';
       this.#hangUp(call, side, by, 'bye');
       return;
@@ -930,6 +937,8 @@ export class CallRelay {
     this.stats.transfersFailed++;
     this.#log.warn({ event: 'relay.transfer_failed', callId: call.callId, target: t.gateway.key, reason }, 'transfer failed: caller stays with the agent');
     void this.#publishSafe({ type: 'call.transfer-result', callId: call.callId, requestId: t.requestId, target: t.gateway.key, outcome: 'failed', reason, at: this.#iso() });
+    // the agent already left (hung up during the transfer): nobody is left for the caller
+    if (!call.peer && call.state === 'answered') this.#hangUp(call, null, 'system', 'transfer-failed-agent-left');
   }
 
   #onGatewayResponse(call: Live, t: Transfer, rs: SipMessage): void {

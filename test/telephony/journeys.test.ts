@@ -276,6 +276,27 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     await until('the call record lists the ticket', async () => ((await cdr(callId)).ticketIds as string[]).includes(ticket.body.id));
   });
 
+  it('the agent hangs up right after pressing 转110: the caller is not dropped, the transfer completes', async () => {
+    const pop = await listen('agent1');
+    await available('agent1');
+    const p1 = await phone('agent1', PHONE1_IP, 'phone-answer-hangup.xml', ['-d', '700']); // puts the handset down 0.7 s after answering
+    const gw = runSipp({ scenario: 'phone-answer-slow.xml', target: { address: ADAPTER_IP, port: tel.port }, localAddress: GATEWAY_IP, localPort: gatewayPort, args: ['-recv_timeout', '20000'], killAfterMs: 40_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const c = caller('caller-reinvited-bye.xml', ['-d', '500']);
+    const callId = await callFrom('13800138000', started);
+    await until('answered', async () => (await cdr(callId)).outcome === 'answered');
+    const res = await t.api.post(`/api/calls/${encodeURIComponent(callId)}/transfer`).set(await auth('agent1')).send({ target: '110' });
+    expect(res.status).toBe(202);
+    const [cr, pr, gr] = await Promise.all([c, p1.run, gw]);
+    expect(pr.code, describeRun(pr)).toBe(0); // the agent's BYE was answered
+    expect(gr.code, describeRun(gr)).toBe(0); // the gateway (answering after 2 s) got the caller
+    expect(cr.code, describeRun(cr)).toBe(0); // the caller was re-INVITEd to the gateway, never dropped
+    const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
+    expect(rec).toMatchObject({ endedBy: 'caller', transfer: expect.objectContaining({ outcome: 'connected' }) });
+    expect(pop.events.find((e) => e.type === 'call.transfer')?.data).toMatchObject({ outcome: 'connected' });
+  });
+
   it('transfer to 110 fails (gateway busy): the caller stays with the agent, never re-INVITEd; the agent is told; recorded as failed', async () => {
     const pop = await listen('agent1');
     await available('agent1');

@@ -217,7 +217,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const registry = newRegistry();
   const userStatus = new UserStatus(dir.User);
   const api = new ApiRouter(registry, authenticate(tokens, userStatus));
-  authRoutes(api, dir, tokens);
+  authRoutes(api, dir, tokens, { client: redis, prefix: env.QUEUE_PREFIX });
   directoryRoutes(api, new DirectoryService(dir, userStatus, () => store.refresh()));
   ticketRoutes(api, tickets);
   routingRoutes(api, Rule, dir);
@@ -271,6 +271,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   let heartbeat: NodeJS.Timeout | null = null;
   let acdTicker: NodeJS.Timeout | null = null;
   let staleSweeper: NodeJS.Timeout | null = null;
+  let sipSync: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
     try {
       const n = await outbox.sweep(SWEEP_GRACE_MS);
@@ -312,6 +313,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         heartbeat = setInterval(beat, 5_000);
         heartbeat.unref();
         acdTicker = setInterval(() => void calls.tick().catch((err: unknown) => log.warn({ err }, 'ACD sweep failed')), env.ACD_TICK_MS);
+        // a deactivated user's phone stops registering, a new agent's starts, within a minute
+        sipSync = setInterval(() => void sipCredentials.sync().catch((err: unknown) => log.warn({ err }, 'SIP credential sync failed')), 60_000);
+        sipSync.unref();
         acdTicker.unref();
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
@@ -331,6 +335,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (heartbeat) clearInterval(heartbeat);
       if (acdTicker) clearInterval(acdTicker);
       if (staleSweeper) clearInterval(staleSweeper);
+      if (sipSync) clearInterval(sipSync);
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
       });

@@ -3,6 +3,7 @@
  * intake variants, and the side paths of the loop (classify, answer on the spot, urge,
  * supervise, merge, reopen, close, co-handling, list filters).
  */
+import { LOGIN_FAILURES_ALLOWED } from '../../server/src/auth/routes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DEPARTMENTS } from '../../server/src/directory/seed-data.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
@@ -33,6 +34,17 @@ describe('auth', () => {
     const me = await t.api.get('/api/auth/me').set('authorization', `Bearer ${res.body.token}`);
     expect(me.body.username).toBe('nanguan1');
     expect(JSON.stringify(me.body)).not.toContain('passwordHash');
+  });
+
+  it('password guessing: after 10 failed logins for one account, 429 with Retry-After even with the right password; other accounts unaffected', async () => {
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) {
+      expect((await t.api.post('/api/auth/login').send({ username: 'hrss1', password: `guess-${i}-123456` })).status).toBe(401);
+    }
+    const blocked = await t.api.post('/api/auth/login').send({ username: 'hrss1', password: 'Hotline@12345' });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await t.api.post('/api/auth/login').send({ username: 'market1', password: 'Hotline@12345' })).status).toBe(200);
   });
 });
 

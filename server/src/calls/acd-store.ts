@@ -53,6 +53,7 @@ const REINDEX_FN = `local function reindex(agentKey, idlePrefix, agentId)
   if not a[1] then return end
   if a[5] and a[5] ~= '' then redis.call('ZREM', idlePrefix .. a[5], agentId) end
   if a[1] == 'available' and (not a[2] or a[2] == '') then
+    redis.call('SADD', idlePrefix .. '@groups', a[3] or '')
     redis.call('ZADD', idlePrefix .. (a[3] or ''), tonumber(a[4]) or 0, agentId)
     redis.call('HSET', agentKey, 'idleIn', a[3] or '')
   else
@@ -391,8 +392,23 @@ export class AcdStore {
    * Returns the offers this instance won — each must be sent to telephony as `ring`.
    */
   async distribute(now: number, strategy: Strategy): Promise<Assignment[]> {
-    // nothing waiting (the usual case when an agent frees up): nothing to read
-    const queue = await this.queued();
+    // Nobody idle (the usual case under load, when calls wait): nothing to read. Reading the
+    // whole queue on every event made a backlog slow the engine down further (bench/sip).
+    const groups = await this.redis.smembers(`${this.k.idlePrefix()}@groups`);
+    if (groups.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const g of groups) pipe.zcard(this.k.idle(g));
+    const counts = ((await pipe.exec()) ?? []).map((r) => Number(r[1] ?? 0));
+    const idleGroups = new Set(groups.filter((_, i) => (counts[i] ?? 0) > 0));
+    const totalIdle = counts.reduce((a, b) => a + b, 0);
+    if (totalIdle === 0) return [];
+    // Only the head of the queue: a few entries per idle agent; read further only while the
+    // head holds no call an idle agent's group could take (so no group starves behind another).
+    let queue: QueueEntry[] = [];
+    for (let limit = Math.min(1000, Math.max(50, totalIdle * 4)); ; limit = Math.min(1000, limit * 4)) {
+      queue = await this.queued(limit);
+      if (queue.length < limit || limit >= 1000 || queue.some((e) => idleGroups.has(e.group))) break;
+    }
     if (queue.length === 0) return [];
     // per group, only the longest-idle agents that could be needed: as many as the group's
     // waiting calls (longest idle), or a bounded window to look for skills in

@@ -229,6 +229,17 @@ describe('AcdStore', () => {
     expect((await s1.callbacks()).map((t) => t.id)).toEqual(['cb-c2']);
   });
 
+  it('distribution reads only the head of a long queue, yet a call of a group with an idle agent never starves behind another group', async () => {
+    const [s1] = stores();
+    await s1.putAgent(agent('m1', { group: 'main' }));
+    for (let i = 0; i < 120; i++) await s1.enqueue(entry(`e${i}`, { group: 'enterprise', priority: PRIORITY.enterprise, enqueuedAt: T0 + i }));
+    await s1.enqueue(entry('late-main', { group: 'main', enqueuedAt: T0 + 1_000 }));
+    expect(await s1.distribute(T0 + 2_000, 'longest_idle')).toEqual([{ callId: 'late-main', agentId: 'm1', waitedMs: 1_000 }]);
+    // nobody idle now: a round reads nothing and offers nothing
+    expect(await s1.distribute(T0 + 3_000, 'longest_idle')).toEqual([]);
+    expect((await s1.queued()).length).toBe(120);
+  });
+
   it('the idle index always equals the agents that are available with no offer, longest idle first, through random operations', async () => {
     const [s1, s2] = stores();
     const ids = ['i1', 'i2', 'i3', 'i4', 'i5', 'i6'];

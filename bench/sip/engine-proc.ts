@@ -23,6 +23,7 @@ const env = loadEnv({
   ACD_WRAP_UP: 'false',
   RING_TIMEOUT_MS: '5000',
   ACD_PRESENCE_CHECK: 'false',
+  ...(process.env.CALL_EVENT_CONCURRENCY ? { CALL_EVENT_CONCURRENCY: process.env.CALL_EVENT_CONCURRENCY } : {}),
 });
 
 // warn/error lines are counted by message; the first ones are kept for the report

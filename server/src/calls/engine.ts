@@ -172,8 +172,9 @@ export class CallEngine {
     if (outcome === 'ended') return outcome;
     if (outcome === 'queued') this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'queued', callId: ev.callId });
     await this.dispatch();
-    // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent.
-    await this.resendRing(ev.callId);
+    // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent
+    // (only a redelivery can find one; the first delivery's ring went out just above).
+    if (outcome === 'redelivered') await this.resendRing(ev.callId);
     return outcome;
   }
 

@@ -153,6 +153,8 @@ interface Live extends Omit<InboundCall, 'peer'> {
   legIds: Set<string>;
   /** a `ring` being prepared (agent|offerAt), so a duplicate delivered meanwhile is ignored */
   ringPending?: string;
+  /** delayed offer (caller's INVITE without SDP): the phone's 2xx waits for the caller's answer */
+  agentAck?: { leg: Leg; seq: number; sent?: SipMessage };
 }
 
 class TimeoutError extends Error {}
@@ -726,7 +728,14 @@ export class CallRelay {
     if (status < 200) return;
     if (status < 300) {
       const leg = uacLeg(ring.invite, rs);
-      this.#send(ackFor(leg, leg.localCseq)); // every 2xx (retransmissions too) gets its ACK
+      if (ring.state === 'answered' && call.agentAck) {
+        // delayed offer: the phone's 2xx is acknowledged only with the caller's answer; its
+        // retransmissions get that same ACK once it exists, nothing before
+        if (call.agentAck.sent) this.#send(call.agentAck.sent);
+        return;
+      }
+      const delayed = !call.sdp && ring.state === 'calling' && call.ring === ring && call.state === 'ringing';
+      if (!delayed) this.#send(ackFor(leg, leg.localCseq)); // every 2xx (retransmissions too) gets its ACK
       if (ring.state === 'answered') return;
       if (ring.state !== 'calling' || call.ring !== ring || call.state !== 'ringing') {
         // answered after a CANCEL crossed it, or the caller left meanwhile: hang the phone up
@@ -737,6 +746,7 @@ export class CallRelay {
       }
       ring.state = 'answered';
       clearTimeout(ring.timer);
+      if (delayed) call.agentAck = { leg, seq: leg.localCseq };
       this.#connectAgent(call, ring, leg, rs.content ?? '');
       return;
     }
@@ -762,6 +772,7 @@ export class CallRelay {
       () => this.#send(ok),
       () => {
         this.#log.warn({ event: 'relay.no_ack', callId: call.callId }, 'caller never acknowledged the 200 OK');
+        if (call.agentAck && !call.agentAck.sent) this.#send((call.agentAck.sent = ackFor(call.agentAck.leg, call.agentAck.seq)));
         this.#hangUp(call, null, 'system', 'no-ack');
       },
     );
@@ -784,6 +795,12 @@ export class CallRelay {
     const seq = rq.headers.cseq?.seq;
     if (side === 'caller' && call.okToCaller && !call.okToCaller.stopped && seq === call.cseq) {
       call.okToCaller.stop();
+      // delayed offer: the caller's ACK holds the answer to the phone's offer; pass it on
+      if (call.agentAck && !call.agentAck.sent) {
+        if (rq.content) call.sdp = rq.content;
+        call.agentAck.sent = ackFor(call.agentAck.leg, call.agentAck.seq, rq.content || undefined);
+        this.#send(call.agentAck.sent);
+      }
       return;
     }
     const p = call.pendingAcks.get(id);

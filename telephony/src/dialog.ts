@@ -96,8 +96,14 @@ export function inDialogRequest(leg: Leg, method: string, extra: { headers?: Rec
 }
 
 /** The ACK for a 2xx to our INVITE with CSeq `seq` (a new transaction; the stack adds the Via). */
-export function ackFor(leg: Leg, seq: number): SipMessage {
-  return { method: 'ACK', uri: leg.remoteTarget, headers: { ...dialogHeaders(leg, 'ACK', seq), via: [] } };
+export function ackFor(leg: Leg, seq: number, sdp?: string): SipMessage {
+  const m: SipMessage = { method: 'ACK', uri: leg.remoteTarget, headers: { ...dialogHeaders(leg, 'ACK', seq), via: [] } };
+  if (sdp) {
+    // delayed offer: the ACK carries the answer (RFC 3261 §13.2.1)
+    m.headers['content-type'] = 'application/sdp';
+    m.content = sdp;
+  }
+  return m;
 }
 
 /**

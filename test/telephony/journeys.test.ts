@@ -148,6 +148,22 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(tel.relay.activeCalls).toHaveLength(0);
   });
 
+  it('delayed offer: an INVITE without SDP gets the phone\'s offer in the 200, and the caller\'s answer reaches the phone in the ACK', async () => {
+    await available('agent1');
+    const p1 = await phone('agent1', PHONE1_IP, 'phone-delayed-offer.xml');
+    const started = Date.now();
+    const c = caller('caller-delayed-offer.xml', ['-d', '300']);
+    const callId = await callFrom('13800138000', started);
+    const [cr, pr] = await Promise.all([c, p1.run]);
+    expect(cr.code, describeRun(cr)).toBe(0);
+    expect(pr.code, describeRun(pr)).toBe(0);
+    expect(cr.logs).toContain(`answered-with=c=IN IP4 ${PHONE1_IP}`); // the phone's offer
+    expect(pr.logs).toContain(`ack-answer=c=IN IP4 ${CALLER_IP}`); // the caller's answer
+    expect(pr.logs).toContain('invited-without-sdp');
+    const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
+    expect(rec).toMatchObject({ answeredBy: 'agent1', endedBy: 'caller' });
+  });
+
   it('hold: the caller\'s re-INVITE (a=sendonly) is relayed to the agent\'s phone and its a=recvonly answer back; CSeqs per leg', async () => {
     await available('agent1');
     const p1 = await phone('agent1', PHONE1_IP, 'phone-answer-hold.xml');

@@ -886,25 +886,13 @@ export class CallRelay {
       headers: { contact: [{ uri: `sip:${call.toNumber}@${this.#host}`, params: {} }], ...(rq.content ? SDP_HEADERS : {}) },
       ...(rq.content ? { content: rq.content } : {}),
     });
-    const seq = other.localCseq;
-    let done = false;
-    // the stack stops its own timer after a 1xx: a peer that goes silent must not block the call
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
+    this.#reinvite(other, fwd, (rs) => {
       call.reinviting = false;
-      this.#cancelInvite(fwd);
-      this.#respond(rq, 408, 'Request Timeout');
-    }, REINVITE_TIMEOUT_MS);
-    timer.unref();
-    this.#send(fwd, (rs) => {
+      if (!rs) {
+        this.#respond(rq, 408, 'Request Timeout');
+        return;
+      }
       const status = rs.status ?? 0;
-      if (status < 200) return;
-      if (status < 300) this.#send(ackFor(other, seq));
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      call.reinviting = false;
       if (status >= 300) {
         this.#respond(rq, status, rs.reason ?? '');
         return;
@@ -922,6 +910,33 @@ export class CallRelay {
         rt: new OkRetransmitter(() => this.#send(ok), () => call.pendingAcks.delete(legId)),
       });
       void this.#o.snapshots?.save(this.#snapshot(call));
+    });
+  }
+
+  /**
+   * Sends a re-INVITE (`msg`, just built on `leg`) and calls `onFinal` once: with the final
+   * response — every 2xx, retransmissions too, gets its ACK — or with null when none came within
+   * REINVITE_TIMEOUT_MS (the INVITE is then CANCELled; the stack stops its own timer after a 1xx,
+   * so a peer that goes silent must not block the call).
+   */
+  #reinvite(leg: Leg, msg: SipMessage, onFinal: (rs: SipMessage | null) => void): void {
+    const seq = leg.localCseq;
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      this.#cancelInvite(msg);
+      onFinal(null);
+    }, REINVITE_TIMEOUT_MS);
+    timer.unref();
+    this.#send(msg, (rs) => {
+      const status = rs.status ?? 0;
+      if (status < 200) return;
+      if (status < 300) this.#send(ackFor(leg, seq));
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      onFinal(rs);
     });
   }
 
@@ -982,28 +997,12 @@ export class CallRelay {
       headers: { ...this.#contactHeader(call), ...(gwSdp ? SDP_HEADERS : {}) },
       ...(gwSdp ? { content: gwSdp } : {}),
     });
-    const seq = callerLeg.localCseq;
-    let done = false;
-    const timer = setTimeout(() => {
-      if (done || t.state !== 'reinviting') return;
-      done = true;
-      this.#cancelInvite(reinvite);
-      this.#send(inDialogRequest(leg, 'BYE'));
-      this.#transferFailed(call, t, 'caller-reinvite-timeout');
-    }, REINVITE_TIMEOUT_MS);
-    timer.unref();
-    this.#send(reinvite, (crs) => {
-      const cs = crs.status ?? 0;
-      if (cs < 200) return;
-      if (cs < 300) this.#send(ackFor(callerLeg, seq));
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
+    this.#reinvite(callerLeg, reinvite, (crs) => {
       if (t.state !== 'reinviting' || call.state !== 'answered') return;
-      if (cs >= 300) {
+      if (!crs || (crs.status ?? 0) >= 300) {
         // the caller kept its old media: still with the agent; the gateway leg goes
         this.#send(inDialogRequest(leg, 'BYE'));
-        this.#transferFailed(call, t, `caller-reinvite-${cs}`);
+        this.#transferFailed(call, t, crs ? `caller-reinvite-${crs.status ?? 0}` : 'caller-reinvite-timeout');
         return;
       }
       const agentLeg = call.peer?.leg;

@@ -240,17 +240,7 @@ export class AcdStore {
 
   /** The `limit` longest-idle agents of a group (available, no offer), from the idle index. */
   async idleAgents(group: string, limit: number): Promise<AgentStatus[]> {
-    const ids = await this.redis.zrange(this.k.idle(group), '0', String(Math.max(0, limit - 1)));
-    if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hgetall(this.k.agent(id));
-    const rows = (await pipe.exec()) ?? [];
-    const out: AgentStatus[] = [];
-    ids.forEach((id, i) => {
-      const h = rows[i]?.[1] as Record<string, string> | undefined;
-      if (h?.state) out.push(parseAgent(id, h));
-    });
-    return out;
+    return this.readAgents(await this.redis.zrange(this.k.idle(group), '0', String(Math.max(0, limit - 1))));
   }
 
   async getAgent(agentId: string): Promise<(AgentStatus & { version: string }) | null> {
@@ -259,7 +249,11 @@ export class AcdStore {
   }
 
   async listAgents(): Promise<AgentStatus[]> {
-    const ids = (await this.redis.smembers(this.k.agents())).sort();
+    return this.readAgents((await this.redis.smembers(this.k.agents())).sort());
+  }
+
+  /** The records of these agents, in this order, in one round trip (unknown ids left out). */
+  private async readAgents(ids: readonly string[]): Promise<AgentStatus[]> {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(this.k.agent(id));

@@ -27,7 +27,7 @@ export interface CallDoc {
   fromNumber: string;
   displayName: string;
   toNumber: string;
-  /** the caller's SDP offer, kept to hand to the agent's phone with every `ring` */
+  /** the caller's SDP offer as received (its media address helps diagnose one-way audio); telephony keeps the live copy */
   sdp: string;
   /** when the INVITE arrived at telephony */
   offeredAt: Date;

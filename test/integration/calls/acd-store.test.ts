@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRIORITY, type AgentStatus, type QueueEntry } from '../../../server/src/calls/acd.js';
+import { PRIORITY } from '../../../server/src/calls/acd.js';
 import { AcdStore } from '../../../server/src/calls/acd-store.js';
+import { agent, entry, T0 } from '../../helpers/acd-fixtures.js';
 
-const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 const FILE_TAG = `{acd${randomBytes(4).toString('hex')}}`;
 let seq = 0;
 
@@ -36,28 +36,6 @@ function stores(): [AcdStore, AcdStore] {
   return [new AcdStore(r1, prefix), new AcdStore(r2, prefix)];
 }
 
-const agent = (agentId: string, o: Partial<AgentStatus> = {}): AgentStatus => ({
-  agentId,
-  state: 'available',
-  since: T0,
-  skills: [],
-  group: 'main',
-  offer: null,
-  callId: null,
-  ...o,
-});
-
-const entry = (callId: string, o: Partial<QueueEntry> = {}): QueueEntry => ({
-  callId,
-  line: 'main',
-  callerNumber: '13800000000',
-  enqueuedAt: T0,
-  priority: PRIORITY.normal,
-  requiredSkills: [],
-  group: 'main',
-  overflowedFrom: [],
-  ...o,
-});
 
 describe('AcdStore', () => {
   it('50 parallel claims from two clients for 10 calls and 5 agents: every call and agent at most once', async () => {

@@ -28,31 +28,9 @@ import {
   type StateActor,
   type Strategy,
 } from '../../../server/src/calls/acd.js';
+import { agent, entry, T0 } from '../../helpers/acd-fixtures.js';
 
-const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 
-const agent = (agentId: string, o: Partial<AgentStatus> = {}): AgentStatus => ({
-  agentId,
-  state: 'available',
-  since: T0,
-  skills: [],
-  group: 'main',
-  offer: null,
-  callId: null,
-  ...o,
-});
-
-const entry = (callId: string, o: Partial<QueueEntry> = {}): QueueEntry => ({
-  callId,
-  line: 'main',
-  callerNumber: '13800000000',
-  enqueuedAt: T0,
-  priority: PRIORITY.normal,
-  requiredSkills: [],
-  group: 'main',
-  overflowedFrom: [],
-  ...o,
-});
 
 describe('agent state changes', () => {
   const cases: Array<[AgentState, AgentState, StateActor, 'ok' | 'ACTION_FORBIDDEN' | 'INVALID_TRANSITION']> = [

@@ -15,6 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { authenticate } from './auth/middleware.js';
+import { RevocationList } from './auth/revocations.js';
 import { authRoutes } from './auth/routes.js';
 import { TokenService } from './auth/tokens.js';
 import { AcdStore } from './calls/acd-store.js';
@@ -52,9 +53,10 @@ import { redisConnection } from './queues/connection.js';
 import { QUEUES } from './queues/names.js';
 import { OutboxPublisher, type TicketEventJob } from './queues/outbox.js';
 import { JOB_DEFAULTS, startTicketEventWorker, toMessage, type TicketEventHandler } from './queues/ticket-events.js';
-import { createGateway, ticketRooms, type Io } from './realtime/gateway.js';
+import { createGateway, endSession, ticketRooms, type Io } from './realtime/gateway.js';
 import { createLogger } from './shared/logger.js';
 import { maskDeep } from './shared/phone.js';
+import { statsRoutes } from './stats/routes.js';
 import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
@@ -137,7 +139,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   });
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
-  const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS);
+  // logout revokes a token until it would have expired (deny-list in Redis, shared by instances)
+  const tokens = new TokenService(env.JWT_SECRET, env.JWT_TTL_SECONDS, new RevocationList(redis, env.QUEUE_PREFIX));
   // one command queue per telephony instance (the one holding the call's dialog state)
   const commandQueues = new Map<string, Queue<TelephonyCommand>>();
   const commands = (instance: string): Queue<TelephonyCommand> => {
@@ -217,7 +220,13 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const registry = newRegistry();
   const userStatus = new UserStatus(dir.User);
   const api = new ApiRouter(registry, authenticate(tokens, userStatus));
-  authRoutes(api, dir, tokens, { client: redis, prefix: env.QUEUE_PREFIX });
+  authRoutes(api, dir, tokens, {
+    redis: { client: redis, prefix: env.QUEUE_PREFIX },
+    cookieSecure: env.COOKIE_SECURE,
+    onRevoked: (tokenId) => {
+      if (ioRef) endSession(ioRef, tokenId);
+    },
+  });
   directoryRoutes(api, new DirectoryService(dir, userStatus, () => store.refresh()));
   ticketRoutes(api, tickets);
   routingRoutes(api, Rule, dir);
@@ -225,6 +234,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   deadlineRoutes(api, { store, tickets, clock });
   callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);
@@ -238,7 +248,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   app.use(errorHandler(log));
 
   const http = createServer(app);
-  const io = createGateway(http, tokens, userStatus, { pub, sub, key: `${env.QUEUE_PREFIX}:socket.io` });
+  const io = createGateway(http, tokens, userStatus, { pub, sub, key: `${env.QUEUE_PREFIX}:socket.io` }, { sessionCheckMs: env.SESSION_CHECK_MS });
   ioRef = io;
 
   const notify: TicketEventHandler = async (job, ticket) => {

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   INVALID_CREDENTIALS: 401,
   FORBIDDEN: 403,
   ACTION_FORBIDDEN: 403,
+  /** A cookie-authenticated change without `X-Requested-With: hotline-console` (auth/session-cookie.ts). */
+  CSRF_REQUIRED: 403,
   NOT_FOUND: 404,
   TICKET_CONFLICT: 409,
   TRANSFER_PENDING: 409,

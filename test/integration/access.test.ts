@@ -191,7 +191,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('the route list comes from /api/openapi.json', () => {
-  it('lists every known route with its roles; only login is public', () => {
+  it('lists every known route with its roles; only login and logout are public', () => {
     expect(ops.length).toBeGreaterThan(30);
     const labels = ops.map((o) => o.label);
     for (const known of [
@@ -212,7 +212,7 @@ describe('the route list comes from /api/openapi.json', () => {
     ]) {
       expect(labels).toContain(known);
     }
-    expect(ops.filter((o) => o.roles === null).map((o) => o.label)).toEqual(['POST /api/auth/login']);
+    expect(ops.filter((o) => o.roles === null).map((o) => o.label).sort()).toEqual(['POST /api/auth/login', 'POST /api/auth/logout']);
     for (const o of protectedOps) {
       expect(o.roles!.length, o.label).toBeGreaterThan(0);
       for (const r of o.roles!) expect(ALL_ROLES, `${o.label} names an unknown role`).toContain(r);

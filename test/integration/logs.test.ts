@@ -26,8 +26,16 @@ describe('logs', () => {
     await t.api.get(`/api/tickets?phone=${phone}`).set('authorization', `Bearer ${token}`).expect(200);
     // an error path that logs the request
     await t.api.post('/api/tickets').set('authorization', `Bearer ${token}`).set('content-type', 'application/json').send('{"caller": ').expect(400);
+    // the console's session: the token travels in Set-Cookie and Cookie headers only
+    const login = await t.api.post('/api/auth/login').set('x-requested-with', 'hotline-console').send({ username: 'agent2', password: DEMO_PASSWORD }).expect(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const cookieToken = cookie.split('=')[1]!;
+    expect(cookieToken.length).toBeGreaterThan(20);
+    await t.api.get('/api/auth/me').set('cookie', cookie).expect(200);
+    await t.api.post('/api/auth/logout').set('cookie', cookie).set('x-requested-with', 'hotline-console').expect(200);
     await new Promise((r) => setTimeout(r, 200));
     const all = t.logs.join("\n");
+    expect(all).not.toContain(cookieToken.split('.')[2]!);
     expect(t.logs.length).toBeGreaterThan(3);
     expect(all).toContain('req-log-test-1');
     expect(all).not.toContain(DEMO_PASSWORD);

@@ -6,13 +6,24 @@ import { presentUser } from '../directory/service.js';
 import { AppError, notFound } from '../errors.js';
 import type { ApiRouter } from '../http/router.js';
 import { dummyHash, verifyPassword } from './password.js';
+import { credentialOf } from './middleware.js';
 import { ALL_ROLES } from './policies.js';
+import { cookieOptions, CSRF_HEADER_VALUE, isConsoleRequest, SESSION_COOKIE } from './session-cookie.js';
 import type { TokenService } from './tokens.js';
 
 /** Failed logins allowed per username and per source IP within 15 minutes. */
 export const LOGIN_FAILURES_ALLOWED = 10;
 
-export function authRoutes(api: ApiRouter, m: DirectoryModels, tokens: TokenService, redis?: { client: Redis; prefix: string }): void {
+export interface AuthRouteOptions {
+  redis?: { client: Redis; prefix: string };
+  /** Mark the session cookie Secure even on plain http (TLS ended by a non-loopback proxy). */
+  cookieSecure?: boolean;
+  /** Called after a logout revoked a token: end that session's sockets on every instance. */
+  onRevoked?: (tokenId: string) => void;
+}
+
+export function authRoutes(api: ApiRouter, m: DirectoryModels, tokens: TokenService, opts: AuthRouteOptions = {}): void {
+  const { redis } = opts;
   // Password guessing is slowed per account and per source (shared by every server instance
   // through Redis): after LOGIN_FAILURES_ALLOWED failures, 429 with Retry-After until the window
   // ends. Successful logins do not count.
@@ -27,7 +38,9 @@ export function authRoutes(api: ApiRouter, m: DirectoryModels, tokens: TokenServ
     method: 'post',
     path: '/auth/login',
     tag: 'auth',
-    summary: 'Log in with username and password; returns a JWT for the API and the socket',
+    summary:
+      'Log in with username and password. Sets the httpOnly session cookie `hotline_session` (SameSite=Strict) for the console and returns `{ token, expiresAt, user }`; ' +
+      `requests sent with \`X-Requested-With: ${CSRF_HEADER_VALUE}\` (the console) get \`{ expiresAt, user }\` without the token, which then never reaches page script`,
     body: loginSchema,
     async handler({ body, req, res }) {
       const ip = req.ip ?? 'unknown';
@@ -48,7 +61,36 @@ export function authRoutes(api: ApiRouter, m: DirectoryModels, tokens: TokenServ
         throw new AppError('INVALID_CREDENTIALS', 'wrong username or password');
       }
       const { token, expiresAt } = await tokens.issue({ id: user._id, name: user.name, role: user.role, departmentId: user.departmentId });
+      res.cookie(SESSION_COOKIE, token, cookieOptions(req, opts.cookieSecure ?? false, expiresAt));
+      // The console authenticates with the cookie alone: keep the token out of its page script.
+      if (isConsoleRequest(req)) return { expiresAt, user: presentUser(user) };
       return { token, expiresAt, user: presentUser(user) };
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/auth/logout',
+    tag: 'auth',
+    summary:
+      'Log out: clears the session cookie and revokes the token (cookie or Bearer) until it would have expired; the sockets of that session are disconnected. ' +
+      'Public so that an expired session can still clear its cookie; with the cookie it needs `X-Requested-With: hotline-console` like every change.',
+    async handler({ req, res }) {
+      const cred = credentialOf(req);
+      if (cred && !('malformed' in cred) && cred.via === 'cookie' && !isConsoleRequest(req)) {
+        throw new AppError('CSRF_REQUIRED', `logging out with the session cookie needs the header X-Requested-With: ${CSRF_HEADER_VALUE}`);
+      }
+      const { expires: _expires, ...clear } = cookieOptions(req, opts.cookieSecure ?? false);
+      res.clearCookie(SESSION_COOKIE, clear);
+      let revoked = false;
+      if (cred && !('malformed' in cred)) {
+        const r = await tokens.inspect(cred.token);
+        if (r.ok) {
+          revoked = await tokens.revoke(r);
+          if (revoked) opts.onRevoked?.(r.tokenId);
+        }
+      }
+      return { loggedOut: true, revoked };
     },
   });
 
@@ -56,12 +98,12 @@ export function authRoutes(api: ApiRouter, m: DirectoryModels, tokens: TokenServ
     method: 'get',
     path: '/auth/me',
     tag: 'auth',
-    summary: 'The logged-in user',
+    summary: 'The logged-in user, with `sessionExpiresAt` (when the token or cookie in use expires); the console calls it on load to know whether it is logged in',
     roles: ALL_ROLES,
-    async handler({ actor }) {
+    async handler({ actor, req }) {
       const user = await m.User.findById(actor.id).lean();
       if (!user || !user.active) throw notFound('user');
-      return presentUser(user);
+      return { ...presentUser(user), sessionExpiresAt: req.session?.expiresAt ?? null };
     },
   });
 }

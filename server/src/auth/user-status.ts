@@ -24,6 +24,26 @@ export class UserStatus {
     return active;
   }
 
+  /**
+   * Which of these users are inactive or gone, in one query per 500 (the socket session check
+   * asks about every connected user at once; one read each would be thousands per check).
+   */
+  async inactiveAmong(ids: readonly string[]): Promise<Set<string>> {
+    const inactive = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.User.find({ _id: { $in: chunk } }, { active: 1 }).lean();
+      const active = new Set(rows.filter((r) => r.active).map((r) => String(r._id)));
+      const at = Date.now();
+      if (this.cache.size > 10_000) this.cache.clear();
+      for (const id of chunk) {
+        this.cache.set(id, { active: active.has(id), at });
+        if (!active.has(id)) inactive.add(id);
+      }
+    }
+    return inactive;
+  }
+
   invalidate(id: string): void {
     this.cache.delete(id);
   }

@@ -26,6 +26,10 @@ const schema = z.object({
   /** HMAC secret for JWTs; at least 32 characters. */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600),
+  /** Mark the console's session cookie Secure even when the request looks like plain http (TLS ends at a proxy that is not on loopback). */
+  COOKIE_SECURE: bool.default(false),
+  /** How often each instance checks its sockets' sessions (revoked by logout elsewhere, user deactivated), ms. */
+  SESSION_CHECK_MS: z.coerce.number().int().min(200).default(30_000),
 
   /** Ticket numbers read 12345-YYYYMMDD-NNNNNN in this time zone. */
   TIME_ZONE: z.string().default('Asia/Shanghai'),

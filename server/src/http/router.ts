@@ -68,7 +68,7 @@ export class ApiRouter {
       path: this.basePath + def.path.replace(/:([A-Za-z]+)/g, '{$1}'),
       summary: def.summary,
       tags: [def.tag],
-      ...(def.roles ? { security: [{ bearerAuth: [] }], description: `Roles: ${def.roles.join(', ')}` } : {}),
+      ...(def.roles ? { security: [{ bearerAuth: [] }, { cookieAuth: [] }], description: `Roles: ${def.roles.join(', ')}` } : {}),
       request: {
         ...(def.body ? { body: { content: { 'application/json': { schema: def.body } } } } : {}),
         ...(def.query ? { query: def.query as unknown as z.ZodObject } : {}),

@@ -28,7 +28,18 @@ export interface CallEventMessage {
 export interface ServerToClient {
   'ticket.event': (msg: TicketEventMessage) => void;
   'call.event': (msg: CallEventMessage) => void;
-  hello: (msg: { userId: string; role: string; rooms: string[] }) => void;
+  /** After the handshake: who you are, your rooms, and when your session expires. */
+  hello: (msg: { userId: string; role: string; rooms: string[]; expiresAt: string }) => void;
+  /**
+   * Sent just before the server disconnects a socket whose session ended: `expired` (token
+   * lifetime over), `revoked` (logged out, in this or another tab), `deactivated` (account
+   * switched off). The client should not reconnect but show the login page.
+   */
+  'session.ended': (msg: SessionEndedMessage) => void;
+}
+
+export interface SessionEndedMessage {
+  reason: 'expired' | 'revoked' | 'deactivated';
 }
 
 export interface ClientToServer {
@@ -39,4 +50,7 @@ export interface SocketData {
   userId: string;
   role: string;
   departmentId: string | null;
+  /** the session's token id (room `session:<tokenId>`) and expiry (ms) */
+  tokenId: string;
+  expiresAt: number;
 }

@@ -1,0 +1,170 @@
+/**
+ * What the console refetches on (re)connect to resynchronise its lists (issue #5 item 6), and
+ * the ticket KPIs of the wallboard (item 4): agents with their ACD state, tickets in warning or
+ * overdue by department, tickets by category, ticket KPIs. Reads only; plain finds with
+ * projections (FerretDB v1: no aggregation needed), role-scoped like the ticket list.
+ */
+import type { Model } from 'mongoose';
+import { z } from 'zod';
+import { HOTLINE_ROLES, ticketVisibilityFilter } from '../auth/policies.js';
+import type { AgentStatus } from '../calls/acd.js';
+import { presentAgent } from '../calls/engine.js';
+import { isOpen, levelAt, type Milestone } from '../deadlines/milestones.js';
+import type { MilestoneKey } from '../deadlines/policy.js';
+import type { UserDoc } from '../directory/model.js';
+import { AppError } from '../errors.js';
+import type { ApiRouter } from '../http/router.js';
+import type { TicketDoc } from '../tickets/model.js';
+import type { Actor } from '../tickets/types.js';
+import { CATEGORIES, OPEN_STATES, type Category } from '../tickets/vocabulary.js';
+import { instantParam, rangeOf } from './range.js';
+import { computeTicketKpis, TICKET_KPI_PROJECTION, type KpiTicket } from './ticket-kpis.js';
+
+export interface StatsRouteDeps {
+  Ticket: Model<TicketDoc>;
+  User: Model<UserDoc>;
+  /** every agent record of the ACD (Redis) */
+  listAgents: () => Promise<AgentStatus[]>;
+  utcOffsetMinutes: number;
+  clock: () => Date;
+}
+
+const rangeQuery = z.object({ from: instantParam.optional(), to: instantParam.optional() });
+const kpiQuery = rangeQuery.extend({ departmentId: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a department id').optional() });
+const deadlineQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) });
+
+/** A department user's numbers are their department's; asking for another one is refused. */
+function departmentScope(actor: Actor, asked: string | undefined): string | null {
+  if (actor.role !== 'department') return asked ?? null;
+  const own = actor.departmentId ?? '__none__';
+  if (asked !== undefined && asked !== own) throw new AppError('FORBIDDEN', 'department users see only their own department');
+  return own;
+}
+
+type DeadlineRow = Pick<TicketDoc, '_id' | 'number' | 'state' | 'category' | 'urgency' | 'leadDepartmentId' | 'deadlines' | 'nextDueAt' | 'suspension' | 'supervised' | 'urgeCount' | 'pendingExtension' | 'createdAt'>;
+
+export function statsRoutes(api: ApiRouter, deps: StatsRouteDeps): void {
+  const { Ticket, User, utcOffsetMinutes, clock } = deps;
+
+  api.add({
+    method: 'get',
+    path: '/agents',
+    tag: 'stats',
+    summary:
+      'Every agent and window clerk with their ACD state (available, on_call, wrap_up, break, logged_out), group, skills and since when — the wallboard reloads it on reconnect; live changes arrive as `call.event` `agent.state`',
+    roles: ['supervisor'],
+    async handler() {
+      const [users, states] = await Promise.all([
+        User.find({ role: { $in: ['agent', 'window'] } }, { name: 1, role: 1, active: 1 }).lean<Pick<UserDoc, '_id' | 'name' | 'role' | 'active'>[]>(),
+        deps.listAgents(),
+      ]);
+      const byId = new Map(states.map((a) => [a.agentId, a]));
+      const items = users
+        .filter((u) => u.active)
+        .sort((a, b) => a._id.localeCompare(b._id))
+        .map((u) => {
+          const a = byId.get(u._id);
+          // never used the console or a phone yet: logged out, in no group
+          const acd = a ? presentAgent(a) : { agentId: u._id, state: 'logged_out', since: null, group: null, skills: [], offer: null, callId: null };
+          return { ...acd, name: u.name, role: u.role };
+        });
+      return { items, at: clock().toISOString() };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/stats/deadlines',
+    tag: 'stats',
+    summary:
+      'Open tickets with a milestone in warning (yellow, 75% of the allowed time) or overdue (red), counted per lead department, plus the list (most urgent first, up to `limit`). Paused (挂起) tickets are left out. Department users see their own tickets only.',
+    roles: [...HOTLINE_ROLES, 'department'],
+    query: deadlineQuery,
+    async handler({ actor, query }) {
+      const now = clock();
+      // nextWarnAt is the earliest warning time of the open clocks (null while paused)
+      const docs = await Ticket.find(
+        { $and: [ticketVisibilityFilter(actor), { state: { $in: OPEN_STATES }, nextWarnAt: { $lte: now } }] },
+        { number: 1, state: 1, category: 1, urgency: 1, leadDepartmentId: 1, deadlines: 1, nextDueAt: 1, suspension: 1, supervised: 1, urgeCount: 1, pendingExtension: 1, createdAt: 1 },
+      ).lean<DeadlineRow[]>();
+      const counts = new Map<string, { departmentId: string | null; warning: number; overdue: number }>();
+      const items = [];
+      for (const d of docs) {
+        if (d.suspension?.since) continue;
+        const milestones = (Object.entries(d.deadlines ?? {}) as [MilestoneKey, Milestone][])
+          .filter(([, m]) => isOpen(m))
+          .map(([key, m]) => ({ key, level: levelAt(m, now), dueAt: m.dueAt }))
+          .filter((m) => m.level !== 'on_time');
+        if (milestones.length === 0) continue;
+        const level = milestones.some((m) => m.level === 'overdue') ? 'overdue' : 'warning';
+        const key = d.leadDepartmentId ?? '';
+        const c = counts.get(key) ?? { departmentId: d.leadDepartmentId, warning: 0, overdue: 0 };
+        c[level] += 1;
+        counts.set(key, c);
+        items.push({
+          id: String(d._id),
+          number: d.number,
+          state: d.state,
+          category: d.category,
+          urgency: d.urgency,
+          leadDepartmentId: d.leadDepartmentId,
+          deadlineState: level,
+          nextDueAt: d.nextDueAt,
+          milestones,
+          supervised: d.supervised,
+          urgeCount: d.urgeCount,
+          pendingExtension: d.pendingExtension !== null && d.pendingExtension !== undefined,
+          createdAt: d.createdAt,
+        });
+      }
+      items.sort((a, b) => (a.deadlineState === b.deadlineState ? new Date(a.nextDueAt ?? 0).getTime() - new Date(b.nextDueAt ?? 0).getTime() : a.deadlineState === 'overdue' ? -1 : 1));
+      const byDepartment = [...counts.values()].sort((a, b) => b.overdue - a.overdue || b.warning - a.warning || String(a.departmentId).localeCompare(String(b.departmentId)));
+      return {
+        total: { warning: items.filter((i) => i.deadlineState === 'warning').length, overdue: items.filter((i) => i.deadlineState === 'overdue').length },
+        byDepartment,
+        items: items.slice(0, query.limit),
+      };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/stats/tickets-by-category',
+    tag: 'stats',
+    summary: 'Tickets taken in (受理) in [from, to) per category (诉求类型); default: today, city time. Department users count their own tickets.',
+    roles: [...HOTLINE_ROLES, 'department', 'admin'],
+    query: rangeQuery,
+    async handler({ actor, query }) {
+      const { from, to } = rangeOf(query, clock(), utcOffsetMinutes);
+      const docs = await Ticket.find({ $and: [ticketVisibilityFilter(actor), { createdAt: { $gte: from, $lt: to } }] }, { category: 1 }).lean<{ category: Category }[]>();
+      const counts = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
+      for (const d of docs) if (d.category in counts) counts[d.category] += 1;
+      return { from: from.toISOString(), to: to.toISOString(), total: docs.length, items: CATEGORIES.map((category) => ({ category, count: counts[category] })) };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/kpis/tickets',
+    tag: 'kpis',
+    summary:
+      'Ticket KPIs over [from, to) (default: today, city time): timely dispatch rate (及时转办率), on-time reply rate (按期回复率), satisfaction (满意率, and strict without 基本满意), rating coverage (评价覆盖率), on-time rectification of real-name bad ratings (差评按期整改率), return rate (退单率), extension rate (延期率) — in total and per lead department. Each rate is `{ numerator, denominator, rate }` (rate null when nothing was due). Definitions: server/src/stats/ticket-kpis.ts (HOTLINE-RULES "KPI definitions"). Department users get their own department only.',
+    roles: ['supervisor', 'admin', 'department'],
+    query: kpiQuery,
+    async handler({ actor, query }) {
+      const now = clock();
+      const { from, to } = rangeOf(query, now, utcOffsetMinutes);
+      const departmentId = departmentScope(actor, query.departmentId);
+      // Candidates: anything that changed in the range (every counted event writes the ticket),
+      // plus clocks that fell due in it without anyone touching the ticket. Scope is applied per
+      // event in the pure calculator (a dispatch belongs to the department it named).
+      const due = { $gte: from, $lt: to };
+      const docs = await Ticket.find(
+        { createdAt: { $lt: to }, $or: [{ updatedAt: { $gte: from } }, { 'deadlines.reply.dueAt': due }, { 'deadlines.rectify.dueAt': due }] },
+        TICKET_KPI_PROJECTION,
+      ).lean<KpiTicket[]>();
+      const report = computeTicketKpis(docs, { from, to, now }, departmentId);
+      return { from: from.toISOString(), to: to.toISOString(), departmentId, ...report };
+    },
+  });
+}

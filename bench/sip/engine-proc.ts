@@ -24,6 +24,7 @@ const env = loadEnv({
   RING_TIMEOUT_MS: '5000',
   ACD_PRESENCE_CHECK: 'false',
   ...(process.env.CALL_EVENT_CONCURRENCY ? { CALL_EVENT_CONCURRENCY: process.env.CALL_EVENT_CONCURRENCY } : {}),
+  ...(process.env.CDR_FLUSH_DELAY_MS ? { CDR_FLUSH_DELAY_MS: process.env.CDR_FLUSH_DELAY_MS } : {}),
 });
 
 // warn/error lines are counted by message; the first ones are kept for the report

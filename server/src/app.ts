@@ -30,7 +30,8 @@ import {
   type TelephonyCommand,
 } from './calls/telephony-contract.js';
 import { callKpiRoutes } from './calls/kpi-routes.js';
-import { callModel, type CallDoc } from './calls/model.js';
+import { CallStore } from './calls/call-store.js';
+import { callModel } from './calls/model.js';
 import { callRoutes } from './calls/routes.js';
 import { startCallEventWorker } from './calls/worker.js';
 import { UserStatus } from './auth/user-status.js';
@@ -127,6 +128,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const numberer = new TicketNumberer(redis, env.QUEUE_PREFIX, tm.Ticket, env.TICKET_NUMBER_PREFIX, env.TIME_ZONE);
   const buildInfo = await mongo.db!.admin().command({ buildInfo: 1 });
   const ferretdb = 'ferretdbVersion' in buildInfo;
+  // call records: live in Redis, written behind to MongoDB (on FerretDB only finished calls: call-store.ts)
+  const records = new CallStore({ redis, prefix: env.QUEUE_PREFIX, Call, log, flushDelayMs: env.CDR_FLUSH_DELAY_MS, flushLive: !ferretdb });
   const tickets = new TicketService({
     models: tm,
     directory: dir,
@@ -135,7 +138,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     clock,
     context: () => store.context(),
     idOnlyFilters: ferretdb,
-    callLookup: (callId) => Call.findById(callId, { fromGateway: 1, gatewayReference: 1 }).lean<Pick<CallDoc, 'fromGateway' | 'gatewayReference'>>().then((c) => (c ? { fromGateway: c.fromGateway ?? null, gatewayReference: c.gatewayReference ?? null } : null)),
+    callLookup: (callId) => records.get(callId).then((c) => (c ? { fromGateway: c.fromGateway ?? null, gatewayReference: c.gatewayReference ?? null } : null)),
   });
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
@@ -155,7 +158,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const sipCredentials = new SipCredentials(dir.User, redis, env.QUEUE_PREFIX, env.SIP_REALM);
   let ioRef: Io | null = null;
   const calls = new CallEngine({
-    Call,
+    records,
     acd: new AcdStore(redis, `${env.QUEUE_PREFIX}:acd`),
     commands,
     log,
@@ -232,7 +235,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
-  callRoutes(api, { engine: calls, Call, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
+  callRoutes(api, { engine: calls, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
@@ -329,6 +332,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         acdTicker.unref();
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
+        records.start();
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
         timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
@@ -352,6 +356,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
       await callWorker?.close();
+      await records.stop();
       await timers.close();
       store.stop();
       await queue.close();

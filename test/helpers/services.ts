@@ -304,9 +304,10 @@ export async function startFerretdb(): Promise<ManagedService> {
     `--sqlite-url=file:${dbDir}/?_txlock=immediate&_pragma=busy_timeout(60000)&_pragma=synchronous(off)`,
     `--state-dir=${dir}`,
     `--listen-addr=${HOST}:${port}`,
-    '--debug-addr=-',
+    // FERRETDB_DEBUG_ADDR (e.g. 127.0.0.1:8088) exposes FerretDB's pprof handlers for diagnosis
+    `--debug-addr=${process.env.FERRETDB_DEBUG_ADDR ?? '-'}`,
     '--telemetry=disable',
-    '--log-level=warn',
+    `--log-level=${process.env.FERRETDB_LOG_LEVEL ?? 'warn'}`,
   ], dir);
   const url = `mongodb://${HOST}:${port}`;
   await waitReady(m, () => pingMongo(url));

@@ -4,8 +4,12 @@
  * `telephony-commands`). Used by the call-event worker (worker.ts) and by the agent routes
  * (routes.ts: an agent becoming available triggers a distribution round).
  *
+ * Call records go through call-store.ts: live in Redis (one atomic write per step), written
+ * behind to MongoDB in batches. Distribution rounds are coalesced (dispatch): events arriving
+ * while a round runs share the next one.
+ *
  * Every step is idempotent, because BullMQ delivers at least once:
- * - the CDR is keyed by the call id (insert = first delivery, duplicate key = redelivery);
+ * - the CDR is keyed by the call id (create = first delivery, already there = redelivery);
  * - the ACD enqueue is idempotent per call id (acd-store.ts);
  * - `ring` jobs have a deterministic id (call, agent, offer time), so re-adding one after a crash
  *   between the claim and the command is a no-op if it was already sent.
@@ -13,7 +17,6 @@
 import { randomUUID } from 'node:crypto';
 import AsyncLock from 'async-lock';
 import type { Queue } from 'bullmq';
-import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import {
@@ -29,6 +32,7 @@ import {
   type Strategy,
 } from './acd.js';
 import { AgentConflictError, type AcdStore } from './acd-store.js';
+import { newCallDoc, type CallStore } from './call-store.js';
 import type { CallDoc, CallTransfer } from './model.js';
 import {
   commandJobId,
@@ -47,8 +51,6 @@ export const DEFAULT_GROUP = 'main';
 
 export type CallOfferedEvent = Omit<CallOffered, 'fromGateway' | 'gatewayReference'> & { fromGateway?: string | null; gatewayReference?: string | null };
 export type CallAbandonedEvent = CallAbandoned;
-
-const isDup = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 11000;
 
 /** The caller card popped on the agent's console when a call is answered (issue 4 item 5). */
 export interface CallerCard {
@@ -74,7 +76,8 @@ export interface TransferTarget {
 }
 
 export interface CallEngineDeps {
-  Call: Model<CallDoc>;
+  /** call records: live in Redis, written behind to MongoDB (call-store.ts) */
+  records: CallStore;
   acd: AcdStore;
   /** the command queue of a telephony instance */
   commands: (instance: string) => Queue<TelephonyCommand>;
@@ -118,6 +121,9 @@ export const DEFAULT_TRANSFER_TARGETS: readonly TransferTarget[] = [
 
 export type OfferedOutcome = 'queued' | 'redelivered' | 'ended';
 
+/** acd.changed messages are at most this often (ms) */
+export const ACD_CHANGED_MS = 250;
+
 /** Thrown to make BullMQ retry an event that arrived before the one it depends on. */
 export class OutOfOrderError extends Error {}
 
@@ -133,6 +139,11 @@ export class CallEngine {
    * dispatch(), so two handlers can never wait for each other.
    */
   private readonly cdrLock = new AsyncLock({ maxPending: 100_000 });
+  /** the distribution round running now, and the one callers joined while it ran (dispatch) */
+  private round: Promise<Assignment[]> | null = null;
+  private nextRound: Promise<Assignment[]> | null = null;
+  /** acd.changed is coalesced: at most one per ACD_CHANGED_MS to the wallboards (see notifyAcd) */
+  private acdChanged: { timer: NodeJS.Timeout; reasons: Set<string>; count: number } | null = null;
 
   constructor(private readonly deps: CallEngineDeps) {
     this.strategy = deps.strategy ?? 'longest_idle';
@@ -144,12 +155,37 @@ export class CallEngine {
     return this.deps.acd;
   }
 
+  /** the call records (live in Redis, written behind to MongoDB) */
+  get records(): CallStore {
+    return this.deps.records;
+  }
+
   get ringTimeoutMs(): number {
     return this.deps.ringTimeoutMs ?? 15_000;
   }
 
   get transferTargets(): readonly TransferTarget[] {
     return this.deps.transferTargets ?? DEFAULT_TRANSFER_TARGETS;
+  }
+
+  /**
+   * `acd.changed` tells wallboards and agent consoles to refresh the queue view. At hundreds of
+   * calls a second one message per event would flood every console in the `hotline` room, so
+   * changes within ACD_CHANGED_MS go out as one message listing the reasons and how many.
+   */
+  private notifyAcd(reason: string): void {
+    if (this.acdChanged) {
+      this.acdChanged.reasons.add(reason);
+      this.acdChanged.count++;
+      return;
+    }
+    const pending = { reasons: new Set([reason]), count: 1, timer: undefined as unknown as NodeJS.Timeout };
+    pending.timer = setTimeout(() => {
+      this.acdChanged = null;
+      this.notify(['supervisors', 'hotline'], 'acd.changed', { reasons: [...pending.reasons], changes: pending.count });
+    }, ACD_CHANGED_MS);
+    pending.timer.unref?.();
+    this.acdChanged = pending;
   }
 
   private notify(rooms: string[], event: string, payload: Record<string, unknown>): void {
@@ -170,7 +206,7 @@ export class CallEngine {
   async offered(ev: CallOfferedEvent): Promise<OfferedOutcome> {
     const outcome = await this.withCall(ev.callId, () => this.recordOffer(ev));
     if (outcome === 'ended') return outcome;
-    if (outcome === 'queued') this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'queued', callId: ev.callId });
+    if (outcome === 'queued') this.notifyAcd('queued');
     await this.dispatch();
     // A crash between an earlier delivery's claim and its `ring` would leave the offer unsent
     // (only a redelivery can find one; the first delivery's ring went out just above).
@@ -181,32 +217,29 @@ export class CallEngine {
   private async recordOffer(ev: CallOfferedEvent): Promise<OfferedOutcome> {
     const now = this.deps.clock();
     const priority = callerPriority(ev.fromNumber, { elderly: this.elderly, linePriority: this.linePriority[ev.line] ?? PRIORITY.normal });
-    let rec: CallDoc;
+    const fresh = newCallDoc({
+      _id: ev.callId,
+      instance: ev.instance,
+      line: ev.line,
+      lineName: ev.lineName,
+      fromNumber: ev.fromNumber,
+      displayName: ev.displayName,
+      toNumber: ev.toNumber,
+      sdp: ev.sdp,
+      offeredAt: new Date(ev.receivedAt),
+      queuedAt: now,
+      priority,
+      outcome: 'queued',
+      fromGateway: ev.fromGateway ?? null,
+      gatewayReference: ev.gatewayReference ?? null,
+      createdAt: now,
+    });
+    let rec: CallDoc = fresh;
     let outcome: OfferedOutcome = 'queued';
-    try {
-      const created = await this.deps.Call.create({
-        _id: ev.callId,
-        instance: ev.instance,
-        line: ev.line,
-        lineName: ev.lineName,
-        fromNumber: ev.fromNumber,
-        displayName: ev.displayName,
-        toNumber: ev.toNumber,
-        sdp: ev.sdp,
-        offeredAt: new Date(ev.receivedAt),
-        queuedAt: now,
-        priority,
-        outcome: 'queued',
-        fromGateway: ev.fromGateway ?? null,
-        gatewayReference: ev.gatewayReference ?? null,
-        createdAt: now,
-      });
-      rec = created.toObject();
-    } catch (err) {
-      if (!isDup(err)) throw err;
+    if (!(await this.deps.records.create(fresh))) {
       // Redelivery: carry on from the record (same enqueue time and priority as the first time).
-      const found = await this.deps.Call.findById(ev.callId).lean<CallDoc>();
-      if (!found) throw err;
+      const found = await this.deps.records.get(ev.callId);
+      if (!found) throw new Error(`call ${ev.callId}: record reported present but not found`);
       rec = found;
       outcome = 'redelivered';
     }
@@ -233,7 +266,7 @@ export class CallEngine {
   async abandoned(ev: CallAbandoned): Promise<CallbackTask | null> {
     const task = await this.withCall(ev.callId, () => this.recordAbandon(ev));
     if (task === undefined) return null;
-    this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'abandoned', callId: ev.callId, callbackTaskId: task?.id ?? null });
+    this.notifyAcd('abandoned');
     // the agent whose phone was ringing (if any) is free again: give them the next call
     await this.dispatch();
     return task;
@@ -241,7 +274,7 @@ export class CallEngine {
 
   /** undefined: nothing to do (answered meanwhile, or a redelivery) */
   private async recordAbandon(ev: CallAbandoned): Promise<CallbackTask | null | undefined> {
-    const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, queuedAt: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, '_id' | 'outcome' | 'queuedAt' | 'callbackTaskId'>>();
+    const rec = await this.deps.records.get(ev.callId);
     // Jobs of one call may run out of order: wait (BullMQ retry with backoff) for the offer.
     if (!rec) throw new OutOfOrderError(`call ${ev.callId} abandoned before its call.offered was recorded; retrying`);
     if (rec.outcome !== 'queued' && rec.outcome !== 'abandoned') return undefined; // answered, transferred…
@@ -252,20 +285,15 @@ export class CallEngine {
     const ringing = ringingOn?.offer?.callId === ev.callId ? { agentId: ringingOn.agentId, ringingAt: new Date(ringingOn.offer.at) } : {};
     const task = await this.deps.acd.abandon(ev.callId, at.getTime());
     const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
-    await this.deps.Call.updateOne(
-      { _id: ev.callId },
-      {
-        $set: {
-          outcome: 'abandoned',
-          abandonedAt: at,
-          endedAt: at,
-          abandonReason: ev.reason,
-          waitedMs,
-          ...ringing,
-          ...(task ? { callbackTaskId: task.id } : {}),
-        },
-      },
-    );
+    await this.deps.records.update(ev.callId, {
+      outcome: 'abandoned',
+      abandonedAt: at,
+      endedAt: at,
+      abandonReason: ev.reason,
+      waitedMs,
+      ...ringing,
+      ...(task ? { callbackTaskId: task.id } : {}),
+    });
     return task;
   }
 
@@ -278,10 +306,10 @@ export class CallEngine {
         if (ev.reason === 'call-ended') {
           // The caller is gone. If their call.abandoned found nothing in the ACD yet (it raced
           // the enqueue) or is still to come, the callback task is made here, once.
-          const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, callbackTaskId: 1 }).lean<Pick<CallDoc, 'outcome' | 'callbackTaskId'>>();
+          const rec = await this.deps.records.get(ev.callId);
           if (rec && (rec.outcome === 'queued' || rec.outcome === 'abandoned') && !rec.callbackTaskId) {
             const task = await this.deps.acd.abandon(ev.callId, now);
-            if (task) await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { callbackTaskId: task.id } });
+            if (task) await this.deps.records.update(ev.callId, { callbackTaskId: task.id });
           } else await this.deps.acd.abandonQuietly(ev.callId);
         }
         await this.deps.acd.callEvent(ev.agentId, { type: 'withdrawn', callId: ev.callId }, now);
@@ -305,12 +333,12 @@ export class CallEngine {
     const at = new Date(ev.at);
     const card = await this.callerCard(rec, at);
     this.notify([`agent:${ev.agentId}`], 'call.answered', { ...card });
-    this.notify(['supervisors'], 'acd.changed', { reason: 'answered', callId: ev.callId, agentId: ev.agentId });
+    this.notifyAcd('answered');
     return card;
   }
 
   private async recordAnswer(ev: CallAnswered): Promise<CallDoc> {
-    const rec = await this.deps.Call.findById(ev.callId).lean<CallDoc>();
+    const rec = await this.deps.records.get(ev.callId);
     if (!rec) throw new OutOfOrderError(`call ${ev.callId} answered before its call.offered was recorded; retrying`);
     const at = new Date(ev.at);
     const r = await this.deps.acd.callEvent(ev.agentId, { type: 'answered', callId: ev.callId }, at.getTime());
@@ -327,20 +355,15 @@ export class CallEngine {
     // 'abandoned' too: a max-wait sweep may have given up on the call just as a phone answered it
     if (rec.outcome === 'queued' || rec.outcome === 'abandoned') {
       const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
-      await this.deps.Call.updateOne(
-        { _id: ev.callId },
-        {
-          $set: {
-            outcome: 'answered',
-            answeredAt: at,
-            answeredBy: ev.agentId,
-            agentId: ev.agentId,
-            ringingAt: new Date(ev.offerAt),
-            waitedMs,
-            ...(rec.outcome === 'abandoned' ? { abandonedAt: null, abandonReason: null, endedAt: null } : {}),
-          },
-        },
-      );
+      await this.deps.records.update(ev.callId, {
+        outcome: 'answered',
+        answeredAt: at,
+        answeredBy: ev.agentId,
+        agentId: ev.agentId,
+        ringingAt: new Date(ev.offerAt),
+        waitedMs,
+        ...(rec.outcome === 'abandoned' ? { abandonedAt: null, abandonReason: null, endedAt: null } : {}),
+      });
     }
     return rec;
   }
@@ -370,12 +393,12 @@ export class CallEngine {
 
   /** true when the agent became available (then a distribution round is due) */
   private async recordEnd(ev: CallEnded): Promise<boolean> {
-    const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredAt: 1, answeredBy: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredAt' | 'answeredBy'>>();
+    const rec = await this.deps.records.get(ev.callId);
     if (!rec || rec.outcome === 'queued') throw new OutOfOrderError(`call ${ev.callId} ended before its answer was recorded; retrying`);
     if (rec.outcome !== 'answered' && rec.outcome !== 'transferred') return false; // redelivered
     const at = new Date(ev.at);
     const talkMs = rec.answeredAt ? Math.max(0, at.getTime() - new Date(rec.answeredAt).getTime()) : null;
-    await this.deps.Call.updateOne({ _id: ev.callId }, { $set: { outcome: 'ended', endedAt: at, talkMs, endedBy: ev.by, endReason: ev.reason } });
+    await this.deps.records.update(ev.callId, { outcome: 'ended', endedAt: at, talkMs, endedBy: ev.by, endReason: ev.reason });
     let freed = false;
     if (rec.answeredBy && rec.outcome === 'answered') {
       const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
@@ -398,7 +421,7 @@ export class CallEngine {
   }
 
   private async recordTransferRequest(callId: string, target: string, actor: { id: string; role: string }): Promise<CallTransfer> {
-    const rec = await this.deps.Call.findById(callId, { outcome: 1, answeredBy: 1, transfer: 1, instance: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer' | 'instance'>>();
+    const rec = await this.deps.records.get(callId);
     if (!rec) throw new AppError('NOT_FOUND', 'call not found');
     const t = this.transferTargets.find((x) => x.key === target);
     if (!t) throw new AppError('VALIDATION_FAILED', `unknown transfer target ${target}; configured: ${this.transferTargets.map((x) => x.key).join(', ')}`);
@@ -410,7 +433,7 @@ export class CallEngine {
     }
     const requestId = randomUUID();
     const transfer: CallTransfer = { target: t.key, targetName: t.name, by: actor.id, requestedAt: now, outcome: 'pending', at: null, reason: null, requestId };
-    await this.deps.Call.updateOne({ _id: callId }, { $set: { transfer } });
+    await this.deps.records.update(callId, { transfer });
     await this.deps.commands(rec.instance).add('transfer', { callId, requestId, target: t.key, by: actor.id }, { jobId: commandJobId.transfer({ callId, requestId }) });
     this.deps.log.info({ callId, target: t.key, by: actor.id }, 'transfer requested');
     return transfer;
@@ -423,14 +446,14 @@ export class CallEngine {
   }
 
   private async recordTransferResult(ev: CallTransferResult): Promise<boolean> {
-    const rec = await this.deps.Call.findById(ev.callId, { outcome: 1, answeredBy: 1, transfer: 1 }).lean<Pick<CallDoc, 'outcome' | 'answeredBy' | 'transfer'>>();
+    const rec = await this.deps.records.get(ev.callId);
     if (!rec) return false;
     if (!rec.transfer || rec.transfer.requestId !== ev.requestId) return false; // stale or unknown request
     if (rec.transfer.outcome !== 'pending') return false; // redelivered
     const at = new Date(ev.at);
-    const set: Record<string, unknown> = { 'transfer.outcome': ev.outcome, 'transfer.at': at, 'transfer.reason': ev.reason };
+    const set: Partial<CallDoc> = { transfer: { ...rec.transfer, outcome: ev.outcome, at, reason: ev.reason } };
     if (ev.outcome === 'connected' && rec.outcome === 'answered') set.outcome = 'transferred';
-    await this.deps.Call.updateOne({ _id: ev.callId }, { $set: set });
+    await this.deps.records.update(ev.callId, set);
     let freed = false;
     if (ev.outcome === 'connected' && rec.answeredBy) {
       const r = await this.deps.acd.callEvent(rec.answeredBy, { type: 'ended', callId: ev.callId, wrapUp: this.deps.wrapUp ?? true }, at.getTime());
@@ -455,7 +478,7 @@ export class CallEngine {
 
   /** A ticket filed from the call: the record lists it (idempotent). */
   async linkTicket(callId: string, ticketId: string): Promise<void> {
-    await this.withCall(callId, () => this.deps.Call.updateOne({ _id: callId }, { $addToSet: { ticketIds: ticketId } }).then(() => undefined));
+    await this.withCall(callId, () => this.deps.records.addToSet(callId, 'ticketIds', ticketId).then(() => undefined));
   }
 
   // ----- distribution -------------------------------------------------------------------------
@@ -465,7 +488,26 @@ export class CallEngine {
    * the ACD (Redis); the call record gets the ringing agent and time with the answer (or the
    * abandon), so distribution never writes a record another handler may be writing.
    */
-  async dispatch(): Promise<Assignment[]> {
+  dispatch(): Promise<Assignment[]> {
+    if (!this.round) {
+      this.round = this.distributeOnce().finally(() => {
+        this.round = null;
+      });
+      return this.round;
+    }
+    // A round is running and may have read the queue before the caller's change: the caller
+    // joins the one round that starts when it ends. Under load this batches many events into
+    // one round instead of one round (several Redis round trips) per event.
+    this.nextRound ??= this.round
+      .catch(() => [])
+      .then(() => {
+        this.nextRound = null;
+        return this.dispatch();
+      });
+    return this.nextRound;
+  }
+
+  private async distributeOnce(): Promise<Assignment[]> {
     const now = this.deps.clock().getTime();
     const won = await this.deps.acd.distribute(now, this.strategy);
     for (const a of won) await this.sendRing(a.callId, a.agentId, now);
@@ -485,7 +527,7 @@ export class CallEngine {
 
   private async sendRing(callId: string, agentId: string, offerAt: number, knownInstance?: string): Promise<void> {
     // the ACD entry names the telephony instance (no database read per ring)
-    const instance = knownInstance ?? (await this.deps.acd.call(callId))?.entry.instance ?? (await this.deps.Call.findById(callId, { instance: 1 }).lean<Pick<CallDoc, 'instance'>>())?.instance;
+    const instance = knownInstance ?? (await this.deps.acd.call(callId))?.entry.instance ?? (await this.deps.records.get(callId))?.instance;
     const sipUser = await this.sipUserOf(agentId);
     if (!instance || !sipUser) {
       // no phone to ring (not an agent any more): treat as no answer, the call goes back
@@ -504,7 +546,7 @@ export class CallEngine {
   }
 
   private async stopRing(callId: string, agentId: string, offerAt: number): Promise<void> {
-    const rec = await this.deps.Call.findById(callId, { instance: 1 }).lean<Pick<CallDoc, 'instance'>>();
+    const rec = await this.deps.records.get(callId);
     if (!rec) return;
     const cmd = { callId, agentId, offerAt };
     await this.deps.commands(rec.instance).add('stop-ring', cmd, { jobId: commandJobId.stopRing(cmd) });
@@ -528,14 +570,18 @@ export class CallEngine {
       out.overflowed = r.overflowed;
       for (const task of r.callbacks) {
         out.callbacks.push(task.callId);
-        const rec = await this.deps.Call.findById(task.callId, { instance: 1, queuedAt: 1 }).lean<Pick<CallDoc, 'instance' | 'queuedAt'>>();
+        const rec = await this.deps.records.get(task.callId);
         if (!rec) continue;
         const at = new Date(now);
         await this.withCall(task.callId, () =>
-          this.deps.Call.updateOne(
-            { _id: task.callId },
-            { $set: { outcome: 'abandoned', abandonedAt: at, endedAt: at, abandonReason: 'max-wait-callback', callbackTaskId: task.id, waitedMs: rec.queuedAt ? now - new Date(rec.queuedAt).getTime() : null } },
-          ),
+          this.deps.records.update(task.callId, {
+            outcome: 'abandoned',
+            abandonedAt: at,
+            endedAt: at,
+            abandonReason: 'max-wait-callback',
+            callbackTaskId: task.id,
+            waitedMs: rec.queuedAt ? now - new Date(rec.queuedAt).getTime() : null,
+          }),
         );
         await this.deps.commands(rec.instance).add('end', { callId: task.callId, reason: 'max-wait-callback' }, { jobId: commandJobId.end({ callId: task.callId }) });
       }
@@ -543,7 +589,7 @@ export class CallEngine {
     if (this.deps.presence) out.loggedOut = await this.reconcilePresence();
     if (expired.length + out.overflowed.length + out.callbacks.length + out.loggedOut.length > 0) {
       this.deps.log.info(out, 'ACD sweep');
-      this.notify(['supervisors', 'hotline'], 'acd.changed', { reason: 'sweep' });
+      this.notifyAcd('sweep');
     }
     await this.dispatch();
     return out;
@@ -583,28 +629,36 @@ export class CallEngine {
   async sweepStale(): Promise<{ closed: string[] }> {
     const now = this.deps.clock();
     const before = new Date(now.getTime() - (this.deps.staleCallMs ?? 6 * 3600_000));
-    const open = await this.deps.Call.find({ outcome: { $in: ['queued', 'answered', 'transferred'] }, offeredAt: { $lt: before } }, { outcome: 1, answeredBy: 1, answeredAt: 1 })
+    // open records in Redis (the live ones), and in MongoDB (written while live, or older)
+    const live = await this.deps.records.openBefore(before.getTime());
+    const stored = await this.deps.records.Call.find({ outcome: { $in: ['queued', 'answered', 'transferred'] }, offeredAt: { $lt: before } }, { outcome: 1, answeredBy: 1 })
       .limit(1000)
-      .lean<Pick<CallDoc, '_id' | 'outcome' | 'answeredBy' | 'answeredAt'>[]>();
+      .lean<Pick<CallDoc, '_id' | 'outcome' | 'answeredBy'>[]>();
+    const open = new Map<string, Pick<CallDoc, '_id' | 'outcome' | 'answeredBy'> | null>(live.map((id) => [id, null]));
+    for (const c of stored) open.set(c._id, c);
     const closed: string[] = [];
-    for (const c of open) {
-      await this.withCall(c._id, () => this.closeStale(c, now));
-      closed.push(c._id);
+    for (const [id, found] of open) {
+      if (await this.withCall(id, () => this.closeStale(id, found, now))) closed.push(id);
     }
     if (closed.length > 0) this.deps.log.warn({ closed }, 'stale call records closed by the system');
     return { closed };
   }
 
-  private async closeStale(c: Pick<CallDoc, '_id' | 'outcome' | 'answeredBy'>, now: Date): Promise<void> {
-    {
-      if (c.outcome === 'queued') {
-        await this.deps.acd.abandonQuietly(c._id);
-        await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'abandoned', abandonedAt: now, endedAt: now, abandonReason: 'stale' } });
-      } else {
-        await this.deps.Call.updateOne({ _id: c._id }, { $set: { outcome: 'ended', endedAt: now, endedBy: 'system', endReason: 'stale', talkMs: null } });
-        if (c.answeredBy) await this.deps.acd.callEvent(c.answeredBy, { type: 'ended', callId: c._id, wrapUp: true }, now.getTime());
-      }
+  /** false when the live record had finished meanwhile */
+  private async closeStale(id: string, found: Pick<CallDoc, '_id' | 'outcome' | 'answeredBy'> | null, now: Date): Promise<boolean> {
+    // the live copy (Redis) may be ahead of MongoDB's by the flush delay
+    const c = (await this.deps.records.get(id)) ?? found;
+    if (!c) return false;
+    if (c.outcome === 'queued') {
+      await this.deps.acd.abandonQuietly(c._id);
+      await this.deps.records.update(c._id, { outcome: 'abandoned', abandonedAt: now, endedAt: now, abandonReason: 'stale' });
+      return true;
+    } else if (c.outcome === 'answered' || c.outcome === 'transferred') {
+      await this.deps.records.update(c._id, { outcome: 'ended', endedAt: now, endedBy: 'system', endReason: 'stale', talkMs: null });
+      if (c.answeredBy) await this.deps.acd.callEvent(c.answeredBy, { type: 'ended', callId: c._id, wrapUp: true }, now.getTime());
+      return true;
     }
+    return false;
   }
 
   // ----- agents -------------------------------------------------------------------------------

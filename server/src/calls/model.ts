@@ -1,12 +1,13 @@
 /**
  * Call records (CDR, issue 4 item 7) in the collection `calls`. `_id` is telephony's call id, so
- * a redelivered `call.offered` can never make a second record: the insert fails with a duplicate
- * key and the handler carries on from the stored record.
+ * a redelivered `call.offered` can never make a second record.
  *
- * Writes are an insert on offer and `updateOne({ _id })` afterwards — FerretDB only uses an index
- * for filters that are exactly `{ _id }`, so no other filter is ever used for a write here.
- * Fields are set from the event payloads (not from the clock of the worker) so a redelivered
- * event writes the same values again.
+ * The engine does not write this collection directly: a live call's record is kept in Redis and
+ * written here in batches by the write-behind flusher of call-store.ts (a finished call at once,
+ * a live one within CDR_FLUSH_DELAY_MS), with whole-document inserts and `{ _id }` replacements
+ * only — FerretDB only uses an index for filters that are exactly `{ _id }`. Fields are set from
+ * the event payloads (not from the clock of the worker) so a redelivered event writes the same
+ * values again.
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 

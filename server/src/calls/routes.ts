@@ -37,7 +37,6 @@ const sipPasswordBody = z.object({ password: z.string().min(8, 'at least 8 chara
 
 export interface CallRouteDeps {
   engine: CallEngine;
-  Call: Model<CallDoc>;
   User: Model<UserDoc>;
   sipCredentials: SipCredentials;
   /** the call ids of a ticket the actor may see (404 otherwise) */
@@ -45,7 +44,7 @@ export interface CallRouteDeps {
 }
 
 export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
-  const { engine, Call, User, sipCredentials } = deps;
+  const { engine, User, sipCredentials } = deps;
 
   api.add({
     method: 'get',
@@ -56,7 +55,7 @@ export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
     params: ticketIdParams,
     async handler({ actor, params }) {
       const ids = await deps.ticketCallIds(params.id, actor);
-      const found = await Promise.all(ids.map((id) => Call.findById(id).lean<CallDoc>())); // `{_id}` filters only (FerretDB)
+      const found = await Promise.all(ids.map((id) => engine.records.get(id))); // live copy first, else MongoDB
       return { items: found.filter((c): c is CallDoc => c !== null).map(presentCall) };
     },
   });
@@ -194,7 +193,7 @@ export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
     roles: HOTLINE_ROLES,
     params: callParams,
     async handler({ params }) {
-      const c = await Call.findById(params.id).lean<CallDoc>();
+      const c = await engine.records.get(params.id);
       if (!c) throw notFound('call');
       // while it waits, the phone it rings on lives in the ACD (Redis), not yet in the record
       const live = c.outcome === 'queued' ? await engine.liveOffer(c._id) : null;

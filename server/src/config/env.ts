@@ -86,6 +86,8 @@ const schema = z.object({
   /** An agent unreachable (no phone registration, or no console) this long is logged out, ms. */
   ACD_PRESENCE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Call records still open this long after the offer are closed as stale, ms (default 6 h). */
+  /** a live call's record reaches MongoDB this long after a change; a finished call's at once (calls/call-store.ts) */
+  CDR_FLUSH_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   CALL_STALE_MS: z.coerce.number().int().min(60_000).default(6 * 3600_000),
   /** 老年人优先: comma-separated caller numbers served first. */
   ELDERLY_NUMBERS: z.string().default(''),

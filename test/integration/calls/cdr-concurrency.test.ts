@@ -1,7 +1,8 @@
 /**
  * Two handlers writing one call record at once (the call ends while the ticket filed from it is
  * being linked) must both land. FerretDB v1 loses one of two concurrent updates of a document
- * (bench/sip/ferretdb-lost-update.ts: 421 of 500); the engine serialises its writes per call.
+ * (bench/sip/ferretdb-lost-update.ts: 421 of 500); the engine writes live records in Redis (one
+ * atomic write per step, call-store.ts) and MongoDB gets whole documents from the flusher.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callModel } from '../../../server/src/calls/model.js';
@@ -36,6 +37,7 @@ describe('call record writes', { timeout: 60_000 }, () => {
         t.app.calls.linkTicket(id, `second-ticket-of-${id}`), // a repeat complaint filed from the same call
       ]),
     );
+    await t.app.calls.records.flushAll(); // the live records (Redis) reach MongoDB
     const docs = await Promise.all(ids.map((id) => Call.findById(id).lean()));
     const lost = docs.filter((d) => d?.outcome !== 'ended' || !d.ticketIds.includes(`ticket-of-${d._id}`) || !d.ticketIds.includes(`second-ticket-of-${d._id}`));
     expect(lost.map((d) => d?._id)).toEqual([]);

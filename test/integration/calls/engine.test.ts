@@ -132,9 +132,14 @@ describe('at-least-once delivery', () => {
     const again = await events.add('call.offered', ev, { jobId: `redelivered-${randomUUID()}` });
     await until('redelivered job done', async () => (await again.getState()) === 'completed');
     await until('CDR of c3', () => cdr(c3));
+    expect((await t.app.calls.records.get(c3))?.outcome).toBe('queued');
+    expect((await queueIds()).filter((id) => id === c3)).toHaveLength(1);
+    // once the call is over its record is written to MongoDB: one document
+    await publisher.publish(abandoned(c3));
+    await until('c3 abandoned', async () => (await t.app.calls.records.get(c3))?.outcome === 'abandoned');
+    await t.app.calls.records.flushAll();
     const Call = callModel(t.app.mongo);
     expect(await Call.countDocuments({ _id: c3 })).toBe(1);
-    expect((await queueIds()).filter((id) => id === c3)).toHaveLength(1);
   });
 
   it('a malformed job fails at once without retries', async () => {

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newCallDoc } from '../../../server/src/calls/call-store.js';
 import { callModel } from '../../../server/src/calls/model.js';
 import { RedisBindingStore } from '../../../telephony/src/redis-binding-store.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
@@ -90,11 +91,15 @@ describe('stale call records', () => {
       { ...base, _id: 'stale-answered', offeredAt: old, queuedAt: old, answeredAt: old, answeredBy: 'agent1', outcome: 'answered' },
       { ...base, _id: 'fresh-answered', offeredAt: new Date(), queuedAt: new Date(), answeredAt: new Date(), answeredBy: 'agent1', outcome: 'answered' },
     ]);
+    // one that only Redis has (on FerretDB a live record is written to MongoDB when it finishes)
+    await t.app.calls.records.create(newCallDoc({ ...base, _id: 'stale-live', offeredAt: old, queuedAt: old, answeredAt: old, answeredBy: 'agent1', outcome: 'answered' }));
     const r = await t.app.calls.sweepStale();
-    expect(r.closed.sort()).toEqual(['stale-answered', 'stale-queued']);
+    expect(r.closed.sort()).toEqual(['stale-answered', 'stale-live', 'stale-queued']);
+    await t.app.calls.records.flushAll();
     const docs = Object.fromEntries((await Call.find({ _id: { $in: ['stale-queued', 'stale-answered', 'fresh-answered'] } }).lean()).map((d) => [d._id, d]));
     expect(docs['stale-queued']).toMatchObject({ outcome: 'abandoned', abandonReason: 'stale' });
     expect(docs['stale-answered']).toMatchObject({ outcome: 'ended', endedBy: 'system', endReason: 'stale' });
+    expect(await Call.findById('stale-live').lean()).toMatchObject({ outcome: 'ended', endedBy: 'system', endReason: 'stale' });
     expect(docs['fresh-answered']).toMatchObject({ outcome: 'answered' });
     expect((await t.app.calls.sweepStale()).closed).toEqual([]); // nothing left: idempotent
   });

@@ -9,12 +9,15 @@ GOBIN_DIR="$(go env GOPATH 2>/dev/null | cut -d: -f1)/bin"
 if ! command -v redis-server >/dev/null 2>&1 || ! { command -v ferretdb || ls "$GOBIN_DIR/ferretdb"; } >/dev/null 2>&1; then
   bash scripts/install-services.sh
 fi
-# SIP test peers for the telephony tests: SIPp (sip-tester) and baresip (baresip-core).
-SIP_PEERS=()
-command -v sipp >/dev/null 2>&1 || SIP_PEERS+=(sip-tester)
-command -v baresip >/dev/null 2>&1 || SIP_PEERS+=(baresip-core)
-if [[ ${#SIP_PEERS[@]} -gt 0 ]]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SIP_PEERS[@]}"
+# Test peers: SIPp (sip-tester) and baresip (baresip-core) for telephony; chromium for the console.
+TEST_PEERS=()
+command -v sipp >/dev/null 2>&1 || TEST_PEERS+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || TEST_PEERS+=(baresip-core)
+# The console's browser tests: Debian's chromium (driven by playwright-core) and CJK fonts.
+[[ -x /usr/bin/chromium ]] || TEST_PEERS+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto.*cjk" || TEST_PEERS+=(fonts-noto-cjk)
+if [[ ${#TEST_PEERS[@]} -gt 0 ]]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${TEST_PEERS[@]}"
 fi
 if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund

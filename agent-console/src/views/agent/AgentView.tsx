@@ -1,0 +1,150 @@
+import { Card, Col, Row, Space, Table, Tabs, Tag } from 'antd';
+import dayjs from 'dayjs';
+import { useCallback, useEffect, useState } from 'react';
+import { api } from '../../api/client';
+import type { AgentStatus, CallbackTask, CallerCard, CallRecord, TransferOutcome } from '../../api/types';
+import { TicketTable } from '../../components/TicketTable';
+import { useI18n, useLabel } from '../../i18n';
+import { useCallEvents, useRealtime } from '../../realtime/RealtimeProvider';
+import { useLiveTickets } from '../../realtime/useLiveTickets';
+import { SearchPanel } from '../SearchPage';
+import { CallCard, type LiveCall } from './CallCard';
+import { IntakeForm, KnowledgePanel } from './IntakeForm';
+import { PresenceControl } from './PresenceControl';
+
+/** The agent's workbench (issue #5 item 2). */
+export default function AgentView() {
+  const { t } = useI18n();
+  const [call, setCall] = useState<LiveCall | null>(null);
+  const [answerDraft, setAnswerDraft] = useState('');
+  const [knowledgeId, setKnowledgeId] = useState<string | null>(null);
+
+  // The screen pop arrives on answer; the call's end and the transfer outcome follow.
+  useCallEvents((ev) => {
+    if (ev.type === 'call.answered') {
+      setCall({ card: ev.data as unknown as CallerCard, ended: false, transfer: null });
+      setAnswerDraft('');
+      setKnowledgeId(null);
+    } else if (ev.type === 'call.ended') {
+      setCall((c) => (c && c.card.callId === ev.data.callId ? { ...c, ended: true } : c));
+    } else if (ev.type === 'call.transfer') {
+      const tr = ev.data as unknown as TransferOutcome;
+      setCall((c) => (c && c.card.callId === tr.callId ? { ...c, transfer: tr, ended: c.ended || tr.outcome === 'connected' } : c));
+    }
+  });
+
+  // After a reload mid-call: rebuild a minimal card from the agent's state and the call record.
+  const onStatus = useCallback((s: AgentStatus) => {
+    if (s.state !== 'on_call' || !s.callId) return;
+    const callId = s.callId;
+    setCall((c) => {
+      if (c?.card.callId === callId) return c;
+      void api<CallRecord>(`/calls/${encodeURIComponent(callId)}`)
+        .then((r) =>
+          setCall((cur) =>
+            cur?.card.callId === callId
+              ? cur
+              : {
+                  card: {
+                    callId,
+                    fromNumber: String(r.fromNumber ?? ''),
+                    displayName: String(r.displayName ?? ''),
+                    line: String(r.line ?? ''),
+                    lineName: String(r.lineName ?? r.line ?? ''),
+                    elderly: false,
+                    repeatCaller: false,
+                    fromGateway: null,
+                    gatewayReference: null,
+                    earlierTickets: [],
+                    answeredAt: String(r.answeredAt ?? new Date().toISOString()),
+                  },
+                  ended: false,
+                  transfer: r.transfer ?? null,
+                },
+          ),
+        )
+        .catch(() => undefined);
+      return c;
+    });
+  }, []);
+
+  return (
+    <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <Card size="small">
+        <PresenceControl onStatus={onStatus} />
+      </Card>
+      <Row gutter={[16, 16]}>
+        <Col xs={24} xl={7}>
+          <CallCard call={call} onTransfer={(tr) => setCall((c) => (c ? { ...c, transfer: tr } : c))} />
+        </Col>
+        <Col xs={24} xl={11}>
+          <IntakeForm call={call} answerDraft={answerDraft} knowledgeId={knowledgeId} onFiled={() => setCall((c) => (c?.ended ? null : c))} />
+        </Col>
+        <Col xs={24} xl={6}>
+          <KnowledgePanel
+            onUse={(a) => {
+              setAnswerDraft(a.body);
+              setKnowledgeId(a.id);
+            }}
+          />
+        </Col>
+      </Row>
+      <Card size="small">
+        <Tabs
+          items={[
+            { key: 'work', label: t('agent.hotlineQueue'), children: <HotlineWork /> },
+            { key: 'callbacks', label: t('callbacks.title'), children: <Callbacks /> },
+            { key: 'search', label: t('nav.search'), children: <SearchPanel /> },
+          ]}
+        />
+      </Card>
+    </Space>
+  );
+}
+
+/** Tickets waiting on the hotline: returns to review, replies to review, return visits. */
+function HotlineWork() {
+  const { t } = useI18n();
+  const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
+  const live = useLiveTickets({
+    query: { state: 'returned,replied,visiting', pageSize: 100 },
+    keep: (tk) => ['returned', 'replied', 'visiting'].includes(tk.state),
+    accept: (ev, listed) => listed || ['returned', 'replied', 'visiting'].includes(ev.state),
+    onArrival: (tk) => setFresh((s) => new Set(s).add(tk.id)),
+  });
+  return <TicketTable items={live.items} loading={live.loading && live.items.length === 0} highlight={fresh} caption={t('agent.hotlineQueue')} />;
+}
+
+/** 未接回拨: abandoned calls and calls past the maximum wait, refreshed when the ACD changes. */
+function Callbacks() {
+  const { t } = useI18n();
+  const label = useLabel();
+  const { epoch } = useRealtime();
+  const [items, setItems] = useState<CallbackTask[] | null>(null);
+  const load = useCallback(() => {
+    api<{ items: CallbackTask[] }>('/callbacks')
+      .then((r) => setItems(r.items))
+      .catch(() => setItems([]));
+  }, []);
+  useEffect(load, [load, epoch]);
+  useCallEvents((ev) => {
+    if (ev.type === 'acd.changed' && (ev.data.reason === 'abandoned' || ev.data.reason === 'sweep')) load();
+  });
+  return (
+    <Table<CallbackTask>
+      size="small"
+      rowKey="id"
+      loading={items === null}
+      dataSource={items ?? []}
+      pagination={{ pageSize: 10, hideOnSinglePage: true }}
+      locale={{ emptyText: t('callbacks.none') }}
+      columns={[
+        { title: t('calls.from'), dataIndex: 'callerNumber', render: (n: string) => <span className="countdown">{n}</span> },
+        { title: t('calls.line'), dataIndex: 'line' },
+        { title: t('callbacks.reason'), dataIndex: 'reason', render: (r: string) => <Tag>{label('callbackReason', r)}</Tag> },
+        { title: t('callbacks.waited'), dataIndex: 'waitedSeconds', render: (s: number) => `${s} s` },
+        { title: t('callbacks.leftAt'), dataIndex: 'leftAt', render: (d: string) => dayjs(d).format('MM-DD HH:mm:ss') },
+      ]}
+    />
+  );
+}

@@ -48,6 +48,12 @@ if [[ ! -d node_modules ]]; then
   npm ci
 fi
 
+# The console's production build, when missing or older than its sources.
+if [[ ! -f agent-console/dist/index.html ]] || [[ -n "$(find agent-console/src agent-console/index.html agent-console/vite.config.ts -newer agent-console/dist/index.html -print -quit 2>/dev/null)" ]]; then
+  log "building the console (npm run build:console)"
+  npm run build:console
+fi
+
 export PORT="${PORT:-8080}"
 
 # A local JWT secret, made once and kept in ./data (production sets JWT_SECRET itself).

@@ -245,8 +245,18 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(doc));
   app.use('/api', api.router);
   // The console's built assets (agent-console/dist after issue #5), else its placeholder page.
-  const consoleDir = [resolve(ROOT, 'agent-console/dist'), resolve(ROOT, 'agent-console')].find((d) => existsSync(resolve(d, 'index.html')));
-  if (consoleDir) app.use(express.static(consoleDir, { index: 'index.html', dotfiles: 'deny' }));
+  // The console's production build (`npm run build:console`; npm start and the Docker image
+  // build it). Never the source folder: its index.html is Vite's entry and its sources are not
+  // for the public. Without a build, `/` says how to make one.
+  const consoleDir = resolve(ROOT, 'agent-console/dist');
+  if (existsSync(resolve(consoleDir, 'index.html'))) app.use(express.static(consoleDir, { index: 'index.html', dotfiles: 'deny' }));
+  else
+    app.get('/', (_req, res) => {
+      res
+        .status(503)
+        .type('html')
+        .send('<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>12345</title><p>坐席工作台尚未构建：请运行 <code>npm run build:console</code>（或 <code>npm start</code>）。</p><p lang="en">The console is not built: run <code>npm run build:console</code> (or <code>npm start</code>).</p><p><a href="/api/docs">API</a></p></html>');
+    });
   app.use(notFoundHandler);
   app.use(errorHandler(log));
 

@@ -333,6 +333,7 @@ export class CallEngine {
     const at = new Date(ev.at);
     const card = await this.callerCard(rec, at);
     this.notify([`agent:${ev.agentId}`], 'call.answered', { ...card });
+    this.notify([`agent:${ev.agentId}`, 'supervisors'], 'agent.state', { agentId: ev.agentId, state: 'on_call', reason: 'answered' });
     this.notifyAcd('answered');
     return card;
   }

@@ -58,6 +58,7 @@ import { createGateway, endSession, ticketRooms, type Io } from './realtime/gate
 import { createLogger } from './shared/logger.js';
 import { maskDeep } from './shared/phone.js';
 import { statsRoutes } from './stats/routes.js';
+import { exportRoutes } from './exports/routes.js';
 import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
@@ -237,6 +238,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   deadlineRoutes(api, { store, tickets, clock });
   callRoutes(api, { engine: calls, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  exportRoutes(api, { tickets, Ticket: tm.Ticket, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {

@@ -18,7 +18,23 @@ import type { TicketDoc } from '../tickets/model.js';
 import type { Actor } from '../tickets/types.js';
 import { CATEGORIES, OPEN_STATES, type Category } from '../tickets/vocabulary.js';
 import { instantParam, rangeOf } from './range.js';
-import { computeTicketKpis, TICKET_KPI_PROJECTION, type KpiTicket } from './ticket-kpis.js';
+import { computeTicketKpis, TICKET_KPI_PROJECTION, type KpiTicket, type TicketKpiReport } from './ticket-kpis.js';
+
+/**
+ * The ticket KPI report over [from, to). Candidates: anything that changed in the range (every
+ * counted event writes the ticket), plus clocks that fell due in it without anyone touching the
+ * ticket. Scope is applied per event in the pure calculator (a dispatch belongs to the department
+ * it named). Used by GET /api/kpis/tickets and the ledger export.
+ */
+export async function ticketKpiReport(Ticket: Model<TicketDoc>, range: { from: Date; to: Date; now: Date }, departmentId: string | null): Promise<TicketKpiReport> {
+  const { from, to } = range;
+  const due = { $gte: from, $lt: to };
+  const docs = await Ticket.find(
+    { createdAt: { $lt: to }, $or: [{ updatedAt: { $gte: from } }, { 'deadlines.reply.dueAt': due }, { 'deadlines.rectify.dueAt': due }] },
+    TICKET_KPI_PROJECTION,
+  ).lean<KpiTicket[]>();
+  return computeTicketKpis(docs, range, departmentId);
+}
 
 export interface StatsRouteDeps {
   Ticket: Model<TicketDoc>;
@@ -30,11 +46,11 @@ export interface StatsRouteDeps {
 }
 
 const rangeQuery = z.object({ from: instantParam.optional(), to: instantParam.optional() });
-const kpiQuery = rangeQuery.extend({ departmentId: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a department id').optional() });
+export const kpiQuery = rangeQuery.extend({ departmentId: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a department id').optional() });
 const deadlineQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) });
 
 /** A department user's numbers are their department's; asking for another one is refused. */
-function departmentScope(actor: Actor, asked: string | undefined): string | null {
+export function departmentScope(actor: Actor, asked: string | undefined): string | null {
   if (actor.role !== 'department') return asked ?? null;
   const own = actor.departmentId ?? '__none__';
   if (asked !== undefined && asked !== own) throw new AppError('FORBIDDEN', 'department users see only their own department');
@@ -155,15 +171,7 @@ export function statsRoutes(api: ApiRouter, deps: StatsRouteDeps): void {
       const now = clock();
       const { from, to } = rangeOf(query, now, utcOffsetMinutes);
       const departmentId = departmentScope(actor, query.departmentId);
-      // Candidates: anything that changed in the range (every counted event writes the ticket),
-      // plus clocks that fell due in it without anyone touching the ticket. Scope is applied per
-      // event in the pure calculator (a dispatch belongs to the department it named).
-      const due = { $gte: from, $lt: to };
-      const docs = await Ticket.find(
-        { createdAt: { $lt: to }, $or: [{ updatedAt: { $gte: from } }, { 'deadlines.reply.dueAt': due }, { 'deadlines.rectify.dueAt': due }] },
-        TICKET_KPI_PROJECTION,
-      ).lean<KpiTicket[]>();
-      const report = computeTicketKpis(docs, { from, to, now }, departmentId);
+      const report = await ticketKpiReport(Ticket, { from, to, now }, departmentId);
       return { from: from.toISOString(), to: to.toISOString(), departmentId, ...report };
     },
   });

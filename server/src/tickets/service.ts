@@ -340,6 +340,20 @@ export class TicketService {
   }
 
   async list(q: ListTicketsQuery, actor: Actor): Promise<{ items: TicketDoc[]; total: number; page: number; pageSize: number }> {
+    const filter = this.filterOf(q, actor);
+    const [items, total] = await Promise.all([
+      this.Ticket.find(filter, { timeline: 0 })
+        .sort({ createdAt: -1, _id: -1 })
+        .skip((q.page - 1) * q.pageSize)
+        .limit(q.pageSize)
+        .lean<TicketDoc[]>(),
+      this.Ticket.countDocuments(filter),
+    ]);
+    return { items, total, page: q.page, pageSize: q.pageSize };
+  }
+
+  /** The MongoDB filter of a list query, limited to what the actor may see (list, ledger export). */
+  filterOf(q: Omit<ListTicketsQuery, 'page' | 'pageSize'>, actor: Actor): Record<string, unknown> {
     const and: Record<string, unknown>[] = [ticketVisibilityFilter(actor)];
     if (q.state?.length) and.push({ state: { $in: q.state } });
     if (q.category?.length) and.push({ category: { $in: q.category } });
@@ -365,15 +379,6 @@ export class TicketService {
     if (q.createdFrom || q.createdTo) {
       and.push({ createdAt: { ...(q.createdFrom ? { $gte: q.createdFrom } : {}), ...(q.createdTo ? { $lt: q.createdTo } : {}) } });
     }
-    const filter = { $and: and };
-    const [items, total] = await Promise.all([
-      this.Ticket.find(filter, { timeline: 0 })
-        .sort({ createdAt: -1, _id: -1 })
-        .skip((q.page - 1) * q.pageSize)
-        .limit(q.pageSize)
-        .lean<TicketDoc[]>(),
-      this.Ticket.countDocuments(filter),
-    ]);
-    return { items, total, page: q.page, pageSize: q.pageSize };
+    return { $and: and };
   }
 }

@@ -59,6 +59,8 @@ import { createLogger } from './shared/logger.js';
 import { maskDeep } from './shared/phone.js';
 import { statsRoutes } from './stats/routes.js';
 import { exportRoutes } from './exports/routes.js';
+import { DuplicateIndex } from './duplicates/index.js';
+import { duplicateRoutes } from './duplicates/routes.js';
 import { ticketModels } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
@@ -238,6 +240,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   deadlineRoutes(api, { store, tickets, clock });
   callRoutes(api, { engine: calls, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  const duplicates = new DuplicateIndex(redis, env.QUEUE_PREFIX, tm.Ticket);
+  duplicateRoutes(api, { tickets, index: duplicates });
   exportRoutes(api, { tickets, Ticket: tm.Ticket, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
@@ -275,6 +279,10 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     if (job.type !== 'ticket.created' || !ticket || ticket.callIds.length === 0) return;
     for (const callId of ticket.callIds) await calls.linkTicket(callId, String(ticket._id));
   };
+  // A new ticket joins the duplicate index of its address (idempotent).
+  const indexDuplicates: TicketEventHandler = async (job, ticket) => {
+    if (job.type === 'ticket.created' && ticket) await duplicates.add(ticket);
+  };
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {
     if (ticket) await timers.sync(ticket);
@@ -285,7 +293,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, notify, linkCalls, ...(opts.handlers ?? [])],
+        handlers: [syncTimers, notify, linkCalls, indexDuplicates, ...(opts.handlers ?? [])],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })

@@ -128,7 +128,9 @@ function Callbacks() {
   }, []);
   useEffect(load, [load, epoch]);
   useCallEvents((ev) => {
-    if (ev.type === 'acd.changed' && (ev.data.reason === 'abandoned' || ev.data.reason === 'sweep')) load();
+    // acd.changed is coalesced by the engine (at most one per 250 ms) and lists its reasons
+    const reasons = ev.type === 'acd.changed' && Array.isArray(ev.data.reasons) ? (ev.data.reasons as unknown[]) : [];
+    if (reasons.includes('abandoned') || reasons.includes('sweep')) load();
   });
   return (
     <Table<CallbackTask>

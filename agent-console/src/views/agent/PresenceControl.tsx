@@ -39,7 +39,7 @@ export function PresenceControl({ onStatus }: { onStatus?: (s: AgentStatus) => v
       const state = ev.data.state;
       setStatus((s) => (s ? { ...s, state, since: ev.at } : s));
     }
-    // The engine announces an answer with the caller card only (no agent.state): on a call now.
+    // The caller card of an answer carries the call id (agent.state on_call comes with it).
     if (ev.type === 'call.answered' && typeof ev.data.callId === 'string') {
       const callId = ev.data.callId;
       setStatus((s) => (s ? { ...s, state: 'on_call', since: ev.at, callId } : s));

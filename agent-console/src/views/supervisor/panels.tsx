@@ -105,8 +105,8 @@ export function AgentsPanel() {
   useCallEvents((ev) => {
     const id = ev.data.agentId;
     if (typeof id !== 'string') return;
-    // supervisors learn of an answer through acd.changed (the card goes to the agent only)
-    const state = ev.type === 'agent.state' ? ev.data.state : ev.type === 'acd.changed' && ev.data.reason === 'answered' ? 'on_call' : null;
+    // the engine sends agent.state (on_call on answer) to the agent and the supervisors
+    const state = ev.type === 'agent.state' ? ev.data.state : null;
     if (typeof state !== 'string') return;
     setRows((cur) => ({ ...cur, [id]: { id, name: cur[id]?.name ?? id, state, since: ev.at } }));
   });

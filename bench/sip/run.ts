@@ -404,9 +404,13 @@ async function main(): Promise<void> {
     const mc = await MongoClient.connect(mongo.url);
     cleanups.push(() => mc.close());
     const calls = mc.db(DB).collection('calls');
+    // records by outcome in the database, plus calls still open in Redis (server/src/calls/call-store.ts:
+    // on FerretDB a live call's record reaches the database only when it finishes)
     const counts = async (): Promise<Record<string, number>> => {
       const out: Record<string, number> = {};
       for (const d of await calls.aggregate<{ _id: string; n: number }>([{ $group: { _id: '$outcome', n: { $sum: 1 } } }]).toArray()) out[d._id] = d.n;
+      const live = await r.zcard(`${PREFIX}:cdr-open`);
+      if (live > 0) out.openInRedis = live;
       return out;
     };
     let prevEnded = 0;
@@ -438,7 +442,7 @@ async function main(): Promise<void> {
         let stable = 0;
         while (Date.now() - t0 < DRAIN_S * 1000) {
           const ended = c.ended ?? 0;
-          const open = (c.queued ?? 0) + (c.answered ?? 0);
+          const open = (c.queued ?? 0) + (c.answered ?? 0) + (c.openInRedis ?? 0);
           if (open === 0 && ended - prevEnded >= res.ok) break;
           stable = ended === last ? stable + 1 : 0;
           if (stable >= 10) break; // nothing moved for 10 s
@@ -468,7 +472,7 @@ async function main(): Promise<void> {
         stepStart = Date.now();
         if (Object.keys(ts.logs.counts).length) notes.push(`telephony warn/error ${JSON.stringify(ts.logs.counts)}`);
         if (Object.keys(es.logs.counts).length) notes.push(`engine warn/error ${JSON.stringify(es.logs.counts)}`);
-        return { recorded, stuck: (c.queued ?? 0) + (c.answered ?? 0), notes };
+        return { recorded, stuck: (c.queued ?? 0) + (c.answered ?? 0) + (c.openInRedis ?? 0), notes };
       },
     );
     // calls left open: what happened to their events (the call-events jobs are kept after completion)

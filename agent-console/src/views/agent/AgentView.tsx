@@ -75,7 +75,7 @@ export default function AgentView() {
       </Card>
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={7}>
-          <CallCard call={call} onTransfer={(tr) => setCall((c) => (c ? { ...c, transfer: tr } : c))} />
+          <CallCard call={call} onTransfer={(tr, before) => setCall((c) => (c && c.card.callId === tr.callId && c.transfer === before ? { ...c, transfer: tr } : c))} />
         </Col>
         <Col xs={24} xl={11}>
           <IntakeForm call={call} answerDraft={answerDraft} knowledgeId={knowledgeId} onFiled={() => setCall((c) => (c?.ended ? null : c))} />

@@ -14,7 +14,7 @@ export interface LiveCall {
 }
 
 /** The caller card (screen pop) with the one-click 转110 button. */
-export function CallCard({ call, onTransfer }: { call: LiveCall | null; onTransfer: (t: TransferOutcome) => void }) {
+export function CallCard({ call, onTransfer }: { call: LiveCall | null; onTransfer: (t: TransferOutcome, before: TransferOutcome | null) => void }) {
   const { t } = useI18n();
   const label = useLabel();
   const { message } = App.useApp();
@@ -34,9 +34,12 @@ export function CallCard({ call, onTransfer }: { call: LiveCall | null; onTransf
 
   const transfer110 = async () => {
     setBusy(true);
+    // the outcome shown when the agent confirmed: the result may come over the socket before
+    // the 202 does, and then the 202 (pending) must not replace it
+    const before = transfer;
     try {
       const r = await api<TransferOutcome>(`/calls/${encodeURIComponent(card.callId)}/transfer`, { method: 'POST', body: { target: '110' } });
-      onTransfer({ ...r, callId: card.callId, reason: null, at: null });
+      onTransfer({ ...r, callId: card.callId, reason: null, at: null }, before);
       setConfirming(false);
     } catch (e) {
       message.error(e instanceof Error ? e.message : String(e));

@@ -50,6 +50,16 @@ import { newRegistry, openApiDocument } from './http/openapi.js';
 import { ApiRouter } from './http/router.js';
 import { articleModel } from './knowledge/model.js';
 import { knowledgeRoutes } from './knowledge/routes.js';
+import { Notifications } from './notify/notifications.js';
+import { FileSender, HttpSmsSender } from './notify/sender.js';
+import { ratingModels } from './ratings/model.js';
+import { ratingRoutes } from './ratings/routes.js';
+import { RatingService } from './ratings/service.js';
+import { RatingTokens } from './ratings/tokens.js';
+import { parseRegulatorWebhooks } from './regulator/config.js';
+import { deliveryModel } from './regulator/model.js';
+import { RegulatorPush } from './regulator/push.js';
+import { regulatorRoutes } from './regulator/routes.js';
 import { redisConnection } from './queues/connection.js';
 import { QUEUES } from './queues/names.js';
 import { OutboxPublisher, type TicketEventJob } from './queues/outbox.js';
@@ -61,10 +71,18 @@ import { statsRoutes } from './stats/routes.js';
 import { exportRoutes } from './exports/routes.js';
 import { DuplicateIndex } from './duplicates/index.js';
 import { duplicateRoutes } from './duplicates/routes.js';
-import { ticketModels } from './tickets/model.js';
+import { ticketModels, type TicketDoc } from './tickets/model.js';
 import { ticketRoutes } from './tickets/routes.js';
 import { TicketService } from './tickets/service.js';
 import { TicketNumberer } from './tickets/numbering.js';
+import { DiskAttachmentStore, GridFsAttachmentStore, type AttachmentStore } from './intake/attachments.js';
+import { allowEveryone, type VerifyHuman } from './intake/human.js';
+import { PublicLimits } from './intake/limits.js';
+import { parsePartners } from './intake/partners.js';
+import { publicRoutes } from './intake/public-routes.js';
+import { attachmentRoutes } from './intake/attachment-routes.js';
+import { registerWebhookDoc, WEBHOOK_MOUNT, webhookRouter } from './intake/webhook.js';
+import { OPEN311_MOUNT, open311Router, registerOpen311Doc } from './open311/routes.js';
 
 /** Repository root, from server/src (tsx) or dist/server/src (built). */
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -81,6 +99,10 @@ export interface AppOptions {
   clock?: () => Date;
   /** Extra side-effect handlers (tests, later modules). */
   handlers?: TicketEventHandler[];
+  /** The public API's CAPTCHA hook (intake/human.ts); default: everyone passes. */
+  verifyHuman?: VerifyHuman;
+  /** Where citizens' attachments are kept; default: files under DATA_DIR/attachments. */
+  attachmentStore?: AttachmentStore;
 }
 
 export interface App {
@@ -117,7 +139,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const Article = articleModel(mongo);
   const dm = deadlineModels(mongo);
   const Call = callModel(mongo);
-  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article, dm.Override, dm.Policy, Call].map((m) => m.init()));
+  const rm = ratingModels(mongo);
+  const Delivery = deliveryModel(mongo);
+  await Promise.all([dir.Department, dir.User, tm.Ticket, tm.Idempotency, tm.Journal, Rule, Article, dm.Override, dm.Policy, Call, rm.RatingToken, rm.RatingClaim, Delivery].map((m) => m.init()));
   const store = new DeadlineStore(dm, dir, { utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), officeHours: parseOfficeHours(env.OFFICE_HOURS) });
   await store.start();
 
@@ -142,6 +166,38 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     context: () => store.context(),
     idOnlyFilters: ferretdb,
     callLookup: (callId) => records.get(callId).then((c) => (c ? { fromGateway: c.fromGateway ?? null, gatewayReference: c.gatewayReference ?? null } : null)),
+  });
+  // Citizen notifications, rating links and 审管 push (issue #6 items 3, 4, 7): side effects of ticket events.
+  const ratingTokens = new RatingTokens(rm, env.RATING_LINK_TTL_HOURS * 3600_000);
+  const notifications = new Notifications({
+    connection: redis,
+    workerConnection: workerConn,
+    prefix: env.QUEUE_PREFIX,
+    sender: env.SMS_GATEWAY_URL
+      ? new HttpSmsSender(env.SMS_GATEWAY_URL, { timeoutMs: env.SMS_TIMEOUT_MS, token: env.SMS_GATEWAY_TOKEN })
+      : new FileSender(resolve(env.DATA_DIR, 'notifications.jsonl')),
+    tokens: ratingTokens,
+    Department: dir.Department,
+    log,
+    clock,
+    attempts: env.NOTIFY_ATTEMPTS,
+    backoffMs: env.NOTIFY_BACKOFF_MS,
+    linkBase: env.RATING_LINK_BASE,
+    linkTtlHours: env.RATING_LINK_TTL_HOURS,
+    duplicatesOf: async (masterId) =>
+      (await tm.Ticket.find({ mergedInto: masterId }, { number: 1, caller: 1 }).lean<Pick<TicketDoc, '_id' | 'number' | 'caller'>[]>()).map((d) => ({ id: String(d._id), number: d.number, phone: d.caller?.phone ?? null })),
+  });
+  const regulatorPush = new RegulatorPush({
+    connection: redis,
+    workerConnection: workerConn,
+    prefix: env.QUEUE_PREFIX,
+    webhooks: parseRegulatorWebhooks(env.REGULATOR_WEBHOOKS),
+    Delivery,
+    log,
+    clock,
+    attempts: env.REGULATOR_PUSH_ATTEMPTS,
+    backoffMs: env.REGULATOR_PUSH_BACKOFF_MS,
+    timeoutMs: env.REGULATOR_PUSH_TIMEOUT_MS,
   });
   const timers = new DeadlineTimers({ redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, User: dir.User, tickets, store, log, clock });
   outbox.setRepairer((j) => tickets.repair(j));
@@ -212,6 +268,27 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       serializers: { req: (req: unknown) => maskDeep(req) },
     }),
   );
+  // Online intake that reads its own body: the partner webhook (signature over the raw bytes)
+  // and Open311 (form-encoded, errors in the spec's format). Before the JSON parser.
+  const publicLimits = new PublicLimits(redis, env.QUEUE_PREFIX, {
+    filingsPerIpPerHour: env.PUBLIC_FILINGS_PER_IP,
+    filingsPerPhonePerDay: env.PUBLIC_FILINGS_PER_PHONE,
+    lookupsPerIpPerHour: env.PUBLIC_LOOKUPS_PER_IP,
+  });
+  app.use(WEBHOOK_MOUNT, webhookRouter({ tickets, partners: parsePartners(env.WEBHOOK_PARTNERS), clock, bodyLimit: env.BODY_LIMIT }));
+  app.use(
+    OPEN311_MOUNT,
+    open311Router({
+      tickets,
+      Ticket: tm.Ticket,
+      Department: dir.Department,
+      limits: publicLimits,
+      apiKeys: env.OPEN311_API_KEYS.split(',').filter(Boolean),
+      clock,
+      bodyLimit: env.BODY_LIMIT,
+      log,
+    }),
+  );
   app.use(express.json({ limit: env.BODY_LIMIT, strict: true }));
 
   app.get('/healthz', (_req, res) => {
@@ -235,6 +312,21 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   });
   directoryRoutes(api, new DirectoryService(dir, userStatus, () => store.refresh()));
   ticketRoutes(api, tickets);
+  const attachmentStore =
+    opts.attachmentStore ?? (env.ATTACHMENT_STORE === 'gridfs' ? new GridFsAttachmentStore(mongo.db!) : new DiskAttachmentStore(resolve(env.DATA_DIR, 'attachments')));
+  publicRoutes(api, {
+    tickets,
+    Ticket: tm.Ticket,
+    Department: dir.Department,
+    limits: publicLimits,
+    verifyHuman: opts.verifyHuman ?? allowEveryone,
+    store: attachmentStore,
+    attachmentLimits: { maxBytes: env.ATTACHMENT_MAX_BYTES, maxFiles: env.ATTACHMENT_MAX_FILES },
+    clock,
+  });
+  attachmentRoutes(api, tickets, attachmentStore);
+  registerWebhookDoc(registry);
+  registerOpen311Doc(registry);
   routingRoutes(api, Rule, dir);
   knowledgeRoutes(api, Article);
   deadlineRoutes(api, { store, tickets, clock });
@@ -243,6 +335,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const duplicates = new DuplicateIndex(redis, env.QUEUE_PREFIX, tm.Ticket);
   duplicateRoutes(api, { tickets, index: duplicates });
   exportRoutes(api, { tickets, Ticket: tm.Ticket, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  ratingRoutes(api, { ratings: new RatingService({ tokens: ratingTokens, tickets, clock }), ivrApiKey: env.IVR_API_KEY });
+  regulatorRoutes(api, { Delivery });
   statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
@@ -293,11 +387,15 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, notify, linkCalls, indexDuplicates, ...(opts.handlers ?? [])],
+        handlers: [syncTimers, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(opts.handlers ?? [])],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })
     : null;
+  if (env.RUN_WORKERS) {
+    notifications.start({ lockMs: env.WORKER_LOCK_MS });
+    regulatorPush.start({ lockMs: env.WORKER_LOCK_MS });
+  }
   const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS, concurrency: env.CALL_EVENT_CONCURRENCY }) : null;
 
   let sweeper: NodeJS.Timeout | null = null;
@@ -376,6 +474,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
       await callWorker?.close();
+      await Promise.all([notifications.close(), regulatorPush.close()]);
       await records.stop();
       await timers.close();
       store.stop();

@@ -22,6 +22,10 @@ export const ERROR_CODES = {
   EXTENSION_PENDING: 409,
   NO_PENDING_EXTENSION: 409,
   RATING_EXISTS: 409,
+  /** A rating link (ratings/tokens.ts) already used, or its round is over. */
+  RATING_LINK_USED: 409,
+  /** A rating link past its expiry. */
+  RATING_LINK_EXPIRED: 410,
   SUSPENDED: 409,
   SUSPENSION_PENDING: 409,
   NO_PENDING_SUSPENSION: 409,
@@ -33,6 +37,17 @@ export const ERROR_CODES = {
   INVALID_MERGE: 422,
   /** An ACD agent record kept changing under concurrent writers; retry. */
   AGENT_CONFLICT: 409,
+  /** The public API's human check (CAPTCHA hook, intake/human.ts) refused the request. */
+  CAPTCHA_REQUIRED: 403,
+  /** Partner webhook: signature missing or wrong (intake/webhook.ts). */
+  SIGNATURE_INVALID: 401,
+  /** Partner webhook: timestamp missing or outside the replay window. */
+  TIMESTAMP_OUT_OF_WINDOW: 401,
+  /** An attachment over the size limit, or more files than allowed. */
+  ATTACHMENT_TOO_LARGE: 413,
+  TOO_MANY_ATTACHMENTS: 400,
+  /** An attachment whose content (magic bytes) is not an allowed type. */
+  ATTACHMENT_TYPE_NOT_ALLOWED: 415,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

@@ -131,8 +131,13 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await page.locator('#address').fill('北关区红旗路街道幸福小区3号楼');
     await page.locator('#content').fill('楼道灯坏了一个多月，晚上上下楼看不清。');
     await page.getByRole('button', { name: '提交诉求' }).click();
-    // filed, or (while the server has no public filing route) told to call 12345 — never a fake number
-    await visible(page.getByText(/已受理，工单编号|网上诉求暂未开通/));
+    // filed through POST /api/public/complaints: the number shown is a real ticket of channel web
+    const filed = page.getByText(/已受理，工单编号/);
+    await visible(filed);
+    const number = /(\d+-\d{8}-\d+)/.exec((await filed.textContent()) ?? '')?.[1];
+    expect(number).toBeTruthy();
+    const found = await t.api.get(`/api/tickets?number=${number}`).set({ authorization: `Bearer ${await t.token('agent1')}` });
+    expect(found.body.items).toEqual([expect.objectContaining({ number, channel: 'web', category: 'help' })]);
     await page.screenshot({ path: resolve(SHOTS, 'citizen-large-text.png'), fullPage: true });
     await page.reload(); // the mode is remembered
     await expect.poll(size).toBe('20px');

@@ -3,6 +3,9 @@
  * database and its own BullMQ prefix, seeded with the demo city. `close()` drops the database.
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { createApp, type App, type AppOptions } from '../../server/src/app.js';
@@ -42,6 +45,7 @@ export async function startTestApp(
   const id = randomBytes(4).toString('hex');
   const dbName = opts.reuseDatabase?.dbName ?? `t_${id}`;
   const prefix = opts.reuseDatabase?.prefix ?? `{t${id}}`;
+  const dataDir = join(tmpdir(), `hotline-test-${id}`);
   const env = loadEnv({
     NODE_ENV: 'test',
     MONGODB_URL: `${urls.mongo}/${dbName}`,
@@ -50,6 +54,8 @@ export async function startTestApp(
     JWT_SECRET,
     LOG_LEVEL: 'info',
     OUTBOX_SWEEP_MS: '500',
+    // local files (the file notification sender…) go to a private directory, not the repo's data/
+    DATA_DIR: dataDir,
     ...opts.env,
   });
   const logs: string[] = [];
@@ -82,6 +88,7 @@ export async function startTestApp(
     },
     async close() {
       await app.close().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
       const { MongoClient } = await import('mongodb');
       const c = await MongoClient.connect(urls.mongo);
       await c.db(dbName).dropDatabase().catch(() => undefined);

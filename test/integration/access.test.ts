@@ -191,7 +191,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('the route list comes from /api/openapi.json', () => {
-  it('lists every known route with its roles; only login and logout are public', () => {
+  it('lists every known route with its roles; only login, logout and the citizen rating link are public', () => {
     expect(ops.length).toBeGreaterThan(30);
     const labels = ops.map((o) => o.label);
     for (const known of [
@@ -212,7 +212,12 @@ describe('the route list comes from /api/openapi.json', () => {
     ]) {
       expect(labels).toContain(known);
     }
-    expect(ops.filter((o) => o.roles === null).map((o) => o.label).sort()).toEqual(['POST /api/auth/login', 'POST /api/auth/logout']);
+    // public: login, logout, the rating link, the citizen API, the signed partner webhook and Open311 (issue #6)
+    const open311 = ['GET /open311/v2/requests.{format}', 'GET /open311/v2/requests/{id}.{format}', 'GET /open311/v2/services.{format}', 'GET /open311/v2/services/{code}.{format}', 'POST /open311/v2/requests.{format}'];
+    const intake = ['POST /api/intake/webhook/{partner}', 'POST /api/public/complaints', 'POST /api/public/tickets/lookup'];
+    expect(ops.filter((o) => o.roles === null).map((o) => o.label).sort()).toEqual(
+      ['GET /api/rate/{token}', 'POST /api/auth/login', 'POST /api/auth/logout', 'POST /api/rate/{token}', ...open311, ...intake].sort(),
+    );
     for (const o of protectedOps) {
       expect(o.roles!.length, o.label).toBeGreaterThan(0);
       for (const r of o.roles!) expect(ALL_ROLES, `${o.label} names an unknown role`).toContain(r);

@@ -91,10 +91,10 @@ describe('ticket ledger export', () => {
     expect((await t.api.get('/api/exports/ticket-kpis.csv?departmentId=city-housing').set(await auth('urban1'))).status).toBe(403);
   });
 
-  it('bad input: unknown format 400, bad filter 400, no token 401, wrong role 403', async () => {
+  it('bad input: unknown format 404, bad filter 400, no token 401, wrong role 403', async () => {
     const pdf = await t.api.get('/api/exports/tickets.pdf').set(await auth('super1'));
-    expect(pdf.status).toBe(400);
-    expect(pdf.body.error.code).toBe('VALIDATION_FAILED');
+    expect(pdf.status).toBe(404);
+    expect(pdf.body.error.code).toBe('NOT_FOUND');
     const bad = await t.api.get('/api/exports/tickets.csv?category=nonsense').set(await auth('super1'));
     expect(bad.status).toBe(400);
     expect((await t.api.get('/api/exports/tickets.csv')).status).toBe(401);

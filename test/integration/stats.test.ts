@@ -63,12 +63,16 @@ describe('GET /api/kpis/tickets', () => {
     expect(res.body.total).toEqual({
       timelyDispatch: r(3, 3),
       onTimeReply: r(1, 1),
+      // T1 closed after an on-time reply; T3 answered on the spot has no handling deadline
+      onTimeCompletion: r(1, 1),
       satisfaction: r(1, 1),
       satisfactionStrict: r(1, 1),
       ratingCoverage: r(1, 2),
       rectificationOnTime: r(0, 0),
       returnRate: r(1, 3),
       extensionRate: r(1, 3),
+      // one caller (intake() defaults) at one address: T2 repeats T1 (same category), T3 and T4 the address
+      repeatComplaints: r(3, 4),
       ratings: { very_satisfied: 0, satisfied: 1, basically_satisfied: 0, dissatisfied: 0, very_dissatisfied: 0 },
     });
     const by = Object.fromEntries((res.body.byDepartment as { departmentId: string }[]).map((d) => [d.departmentId, d]));
@@ -111,6 +115,65 @@ describe('GET /api/kpis/tickets', () => {
     const today = await t.api.get('/api/stats/tickets-by-category').set(await auth('agent1'));
     expect(today.status).toBe(200);
     expect(new Date(today.body.to).getTime() - new Date(today.body.from).getTime()).toBe(24 * H);
+  });
+  describe('GET /api/kpis/tickets/breakdown', () => {
+    it('by category: hand-computed; the total is the one of GET /api/kpis/tickets', async () => {
+      const res = await t.api.get(`/api/kpis/tickets/breakdown?${range}&groupBy=category`).set(await auth('super1'));
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ groupBy: ['category'], bucket: 'day', departmentId: null });
+      const plain = await t.api.get(`/api/kpis/tickets?${range}`).set(await auth('super1'));
+      expect(res.body.total).toEqual(plain.body.total);
+      const by = Object.fromEntries((res.body.groups as { key: { category: string } }[]).map((g) => [g.key.category, g]));
+      expect(Object.keys(by)).toEqual(['complaint', 'consultation', 'help']);
+      expect(by.complaint).toMatchObject({ timelyDispatch: r(2, 2), returnRate: r(1, 2), onTimeCompletion: r(1, 1), repeatComplaints: r(1, 2) });
+      expect(by.consultation).toMatchObject({ ratingCoverage: r(0, 1), onTimeCompletion: r(0, 0), repeatComplaints: r(1, 1) });
+      expect(by.help).toMatchObject({ timelyDispatch: r(1, 1), extensionRate: r(1, 1), repeatComplaints: r(1, 1) });
+    });
+
+    it('by channel × period (city days): every group is a phone-line day; the groups add up to the total', async () => {
+      const res = await t.api.get(`/api/kpis/tickets/breakdown?${range}&groupBy=channel,period&bucket=day`).set(await auth('super1'));
+      expect(res.status).toBe(200);
+      const groups = res.body.groups as { key: { channel: string; period: string; periodFrom: string; periodTo: string }; timelyDispatch: { denominator: number }; repeatComplaints: { numerator: number } }[];
+      expect(groups.length).toBeGreaterThanOrEqual(1);
+      for (const g of groups) {
+        expect(g.key.channel).toBe('phone');
+        expect(g.key.period).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        // a city day: from 16:00 UTC the day before (UTC+8)
+        expect(new Date(g.key.periodTo).getTime() - new Date(g.key.periodFrom).getTime()).toBe(24 * H);
+        expect(g.key.periodFrom).toBe(new Date(Date.parse(`${g.key.period}T00:00:00Z`) - 8 * H).toISOString());
+      }
+      expect(groups.reduce((a, g) => a + g.timelyDispatch.denominator, 0)).toBe(3);
+      expect(groups.reduce((a, g) => a + g.repeatComplaints.numerator, 0)).toBe(3);
+    });
+
+    it('a department user gets its own department; bad groupBy / bucket → 400; agents 403', async () => {
+      const own = await t.api.get(`/api/kpis/tickets/breakdown?${range}&groupBy=department,category`).set(await auth('urban1'));
+      expect(own.status).toBe(200);
+      expect(own.body.departmentId).toBe('city-urban');
+      expect(own.body.groups.map((g: { key: { departmentId: string; category: string } }) => [g.key.departmentId, g.key.category])).toEqual([['city-urban', 'complaint']]);
+      expect(own.body.total).toMatchObject({ timelyDispatch: r(2, 2), returnRate: r(1, 2) });
+      expect((await t.api.get(`/api/kpis/tickets/breakdown?${range}&groupBy=category&departmentId=city-water`).set(await auth('urban1'))).status).toBe(403);
+      const h = await auth('super1');
+      for (const q of ['groupBy=colour', 'groupBy=', 'groupBy=category,', 'groupBy=period&bucket=year', 'groupBy=period&bucket=']) {
+        const bad = await t.api.get(`/api/kpis/tickets/breakdown?${range}&${q}`).set(h);
+        expect(bad.status, q).toBe(400);
+        expect(bad.body.error?.code, q).toBe("VALIDATION_FAILED");
+      }
+      // groupBy defaults to department
+      const dflt = await t.api.get(`/api/kpis/tickets/breakdown?${range}`).set(h);
+      expect(dflt.status).toBe(200);
+      expect(dflt.body.groupBy).toEqual(['department']);
+      expect(dflt.body.groups.map((g: { key: { departmentId: string | null } }) => g.key.departmentId)).toEqual([null, 'city-urban', 'city-water']);
+      expect((await t.api.get(`/api/kpis/tickets/breakdown?${range}&groupBy=category`).set(await auth('agent1'))).status).toBe(403);
+    });
+
+    it('is in the OpenAPI document', async () => {
+      const doc = await t.api.get('/api/openapi.json');
+      expect(doc.status).toBe(200);
+      const op = doc.body.paths['/api/kpis/tickets/breakdown']?.get ?? doc.body.paths['/kpis/tickets/breakdown']?.get;
+      expect(op, Object.keys(doc.body.paths).filter((p: string) => p.includes('kpis')).join(',')).toBeTruthy();
+      expect(JSON.stringify(op.parameters)).toContain('groupBy');
+    });
   });
 });
 

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { parseAcdConfig } from '../calls/acd-config.js';
+import { parseRegulatorWebhooks } from '../regulator/config.js';
+import { parsePartners } from '../intake/partners.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -96,6 +98,62 @@ const schema = z.object({
     .string()
     .regex(/^[0-9A-Za-z_-]{1,32}:[^,]{1,50}(,[0-9A-Za-z_-]{1,32}:[^,]{1,50})*$/, 'must look like 110:公安110,119:消防119')
     .default('110:公安110,119:消防119,120:急救120,122:交警122'),
+
+  /** Local files (notifications of the file sender), relative to the working directory. */
+  DATA_DIR: z.string().min(1).default('data'),
+  /** SMS gateway (notify/sender.ts): citizen notifications are POSTed here as JSON; unset → appended to DATA_DIR/notifications.jsonl. */
+  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Bearer token for the SMS gateway (optional). */
+  SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
+  /** One SMS gateway request may take this long, ms. */
+  SMS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** Attempts per notification and the first retry delay (doubling), ms. */
+  NOTIFY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  NOTIFY_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
+  /** The rating link sent to citizens is this base + the token (a citizen page calling /api/rate/{token}). */
+  RATING_LINK_BASE: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL prefix').default('http://127.0.0.1:8080/rate/'),
+  /** A rating link stays valid this long, hours (7 days: the rating window of HOTLINE-RULES). */
+  RATING_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(168),
+  /** Shared key of the IVR (telephony) for POST /api/tickets/{id}/keypad-rating as the system; unset: only hotline users. */
+  IVR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 审管 push targets, JSON (server/src/regulator/config.ts); empty: none. */
+  REGULATOR_WEBHOOKS: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      try {
+        parseRegulatorWebhooks(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+      }
+    }),
+  /** Attempts per regulator delivery, first retry delay (doubling) and request timeout, ms. */
+  REGULATOR_PUSH_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  REGULATOR_PUSH_BACKOFF_MS: z.coerce.number().int().min(10).default(10_000),
+  REGULATOR_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+
+  /** Partner platforms of the signed intake webhook, JSON (server/src/intake/partners.ts); empty: none. */
+  WEBHOOK_PARTNERS: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      try {
+        parsePartners(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+      }
+    }),
+  /** Open311 `api_key`s accepted by POST /open311/v2/requests, comma-separated; empty: no key needed. */
+  OPEN311_API_KEYS: z.string().regex(/^([A-Za-z0-9_-]{16,128}(,[A-Za-z0-9_-]{16,128})*)?$/, 'comma-separated keys of 16–128 letters, digits, _ or -').default(''),
+  /** Public citizen API limits: filings per source IP per hour, per phone per day, lookups per IP per hour. */
+  PUBLIC_FILINGS_PER_IP: z.coerce.number().int().min(1).default(20),
+  PUBLIC_FILINGS_PER_PHONE: z.coerce.number().int().min(1).default(10),
+  PUBLIC_LOOKUPS_PER_IP: z.coerce.number().int().min(1).default(120),
+  /** Largest attachment (bytes) and most attachments per filing. */
+  ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(15 * 1024 * 1024).default(5 * 1024 * 1024),
+  ATTACHMENT_MAX_FILES: z.coerce.number().int().min(0).max(10).default(5),
+  /** Where attachments are kept: `disk` (DATA_DIR/attachments; a shared volume with several instances) or `gridfs` (the database). */
+  ATTACHMENT_STORE: z.enum(['disk', 'gridfs']).default('disk'),
 });
 
 export type Env = z.output<typeof schema>;

@@ -10,12 +10,11 @@ import type { Response } from 'express';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import type { Model } from 'mongoose';
-import { z } from 'zod';
 import type { DepartmentDoc } from '../directory/model.js';
 import type { ApiRouter } from '../http/router.js';
 import { departmentScope, kpiQuery, ticketKpiReport } from '../stats/routes.js';
 import { rangeOf } from '../stats/range.js';
-import type { Ratio, TicketKpis } from '../stats/ticket-kpis.js';
+import type { AllTicketKpis, Ratio } from '../stats/ticket-kpis.js';
 import type { TicketDoc } from '../tickets/model.js';
 import { listTicketsQuery } from '../tickets/schema.js';
 import type { TicketService } from '../tickets/service.js';
@@ -30,7 +29,7 @@ export interface ExportRouteDeps {
   clock: () => Date;
 }
 
-const formatParams = z.object({ format: z.enum(['xlsx', 'csv']) });
+const FORMATS = ['xlsx', 'csv'] as const;
 const ticketExportQuery = listTicketsQuery.omit({ page: true, pageSize: true });
 
 const CONTENT_TYPES = {
@@ -85,7 +84,7 @@ async function departmentNames(Department: Model<DepartmentDoc>): Promise<(id: s
   return (id) => names.get(id) ?? id;
 }
 
-const KPI_FIELDS: readonly (keyof Omit<TicketKpis, 'ratings'>)[] = [
+const KPI_FIELDS: readonly (keyof Omit<AllTicketKpis, 'ratings'>)[] = [
   'timelyDispatch',
   'onTimeReply',
   'satisfaction',
@@ -94,6 +93,8 @@ const KPI_FIELDS: readonly (keyof Omit<TicketKpis, 'ratings'>)[] = [
   'rectificationOnTime',
   'returnRate',
   'extensionRate',
+  'onTimeCompletion',
+  'repeatComplaints',
 ];
 const KPI_HEADERS: Record<(typeof KPI_FIELDS)[number], string> = {
   timelyDispatch: '及时转办率',
@@ -104,6 +105,8 @@ const KPI_HEADERS: Record<(typeof KPI_FIELDS)[number], string> = {
   rectificationOnTime: '差评按期整改率',
   returnRate: '退单率',
   extensionRate: '延期率',
+  onTimeCompletion: '按期办结率',
+  repeatComplaints: '重复投诉率',
 };
 export const KPI_COLUMNS: readonly LedgerColumn[] = [
   { key: 'department', header: '承办单位', width: 24 },
@@ -114,7 +117,7 @@ export const KPI_COLUMNS: readonly LedgerColumn[] = [
 ];
 
 /** One KPI row: each rate as a percentage with one decimal ('' when nothing was due) and n/d. */
-export function kpiRow(department: string, k: TicketKpis): Record<string, string> {
+export function kpiRow(department: string, k: AllTicketKpis): Record<string, string> {
   const row: Record<string, string> = { department };
   const pct = (r: Ratio): string => (r.rate === null ? '' : `${(r.rate * 100).toFixed(1)}%`);
   for (const f of KPI_FIELDS) {
@@ -125,55 +128,55 @@ export function kpiRow(department: string, k: TicketKpis): Record<string, string
 }
 
 export function exportRoutes(api: ApiRouter, deps: ExportRouteDeps): void {
-  api.add({
-    method: 'get',
-    path: '/exports/tickets.:format',
-    tag: 'exports',
-    summary:
-      'Ticket ledger (工单台账) as xlsx or csv, with the filters of GET /tickets (state, category, urgency, channel, departmentId, number, phone, q, createdFrom, createdTo, deadlineState). Streamed; Chinese headers; departments get their own tickets with phone numbers masked.',
-    roles: ['agent', 'window', 'supervisor', 'admin', 'department'],
-    params: formatParams,
-    query: ticketExportQuery,
-    async handler({ res, params, query, actor }) {
-      const filter = deps.tickets.filterOf(query, actor);
-      const name = await departmentNames(deps.Department);
-      const ctx = { departmentName: name, utcOffsetMinutes: deps.utcOffsetMinutes };
-      // _id order is creation order and is the one sort FerretDB pushes down to SQLite
-      const cursor = deps.Ticket.find(filter, LEDGER_PROJECTION).sort({ _id: 1 }).lean<LedgerTicket[]>().cursor({ batchSize: 500 });
-      const out = sheetWriter(res, params.format, '工单台账', LEDGER_COLUMNS, `12345工单台账-${stamp(deps.clock(), deps.utcOffsetMinutes)}`);
-      try {
-        for await (const t of cursor) await out.add(ledgerRow(t, actor as Actor, ctx));
-        await out.end();
-      } catch (err) {
-        // headers are gone: the client sees a cut-off download, the log says why
-        res.destroy(err as Error);
-        throw err;
-      } finally {
-        await cursor.close().catch(() => undefined);
-      }
-    },
-  });
+  for (const format of FORMATS) {
+    api.add({
+      method: 'get',
+      path: `/exports/tickets.${format}`,
+      tag: 'exports',
+      summary:
+        `Ticket ledger (工单台账) as ${format}, with the filters of GET /tickets (state, category, urgency, channel, departmentId, number, phone, q, createdFrom, createdTo, deadlineState). Streamed; Chinese headers; departments get their own tickets with phone numbers masked.`,
+      roles: ['agent', 'window', 'supervisor', 'admin', 'department'],
+      query: ticketExportQuery,
+      async handler({ res, query, actor }) {
+        const filter = deps.tickets.filterOf(query, actor);
+        const name = await departmentNames(deps.Department);
+        const ctx = { departmentName: name, utcOffsetMinutes: deps.utcOffsetMinutes };
+        // _id order is creation order and is the one sort FerretDB pushes down to SQLite
+        const cursor = deps.Ticket.find(filter, LEDGER_PROJECTION).sort({ _id: 1 }).lean<LedgerTicket[]>().cursor({ batchSize: 500 });
+        const out = sheetWriter(res, format, '工单台账', LEDGER_COLUMNS, `12345工单台账-${stamp(deps.clock(), deps.utcOffsetMinutes)}`);
+        try {
+          for await (const t of cursor) await out.add(ledgerRow(t, actor as Actor, ctx));
+          await out.end();
+        } catch (err) {
+          // headers are gone: the client sees a cut-off download, the log says why
+          res.destroy(err as Error);
+          throw err;
+        } finally {
+          await cursor.close().catch(() => undefined);
+        }
+      },
+    });
 
-  api.add({
-    method: 'get',
-    path: '/exports/ticket-kpis.:format',
-    tag: 'exports',
-    summary: 'Ticket KPIs (绩效台账) over [from, to) as xlsx or csv: the city total and one row per lead department, as GET /kpis/tickets computes them.',
-    roles: ['supervisor', 'admin', 'department'],
-    params: formatParams,
-    query: kpiQuery,
-    async handler({ res, params, query, actor }) {
-      const now = deps.clock();
-      const { from, to } = rangeOf(query, now, deps.utcOffsetMinutes);
-      const departmentId = departmentScope(actor as Actor, query.departmentId);
-      const report = await ticketKpiReport(deps.Ticket, { from, to, now }, departmentId);
-      const name = await departmentNames(deps.Department);
-      const out = sheetWriter(res, params.format, '绩效指标', KPI_COLUMNS, `12345绩效台账-${stamp(from, deps.utcOffsetMinutes)}-${stamp(to, deps.utcOffsetMinutes)}`);
-      await out.add(kpiRow(departmentId ? name(departmentId) : '全市合计', report.total));
-      if (!departmentId) for (const d of report.byDepartment) await out.add(kpiRow(name(d.departmentId), d));
-      await out.end();
-    },
-  });
+    api.add({
+      method: 'get',
+      path: `/exports/ticket-kpis.${format}`,
+      tag: 'exports',
+      summary: `Ticket KPIs (绩效台账) over [from, to) as ${format}: the city total and one row per lead department, as GET /kpis/tickets computes them.`,
+      roles: ['supervisor', 'admin', 'department'],
+      query: kpiQuery,
+      async handler({ res, query, actor }) {
+        const now = deps.clock();
+        const { from, to } = rangeOf(query, now, deps.utcOffsetMinutes);
+        const departmentId = departmentScope(actor as Actor, query.departmentId);
+        const report = await ticketKpiReport(deps.Ticket, { from, to, now }, departmentId);
+        const name = await departmentNames(deps.Department);
+        const out = sheetWriter(res, format, '绩效指标', KPI_COLUMNS, `12345绩效台账-${stamp(from, deps.utcOffsetMinutes)}-${stamp(to, deps.utcOffsetMinutes)}`);
+        await out.add(kpiRow(departmentId ? name(departmentId) : '全市合计', report.total));
+        if (!departmentId) for (const d of report.byDepartment) await out.add(kpiRow(name(d.departmentId), d));
+        await out.end();
+      },
+    });
+  }
 }
 
 function stamp(d: Date, utcOffsetMinutes: number): string {

@@ -1,22 +1,37 @@
 /**
  * Ticket KPIs: every definition in one place (HOTLINE-RULES.md "KPI definitions"; seed items 35
  * and 36 ask for 100% timely transfer, on-time reply, rating coverage and on-time rectification
- * of real-name bad ratings). Pure: ticket documents in, numbers out; tested on constructed data
- * (test/unit/stats/ticket-kpis.test.ts). The reader (routes.ts) only selects candidate tickets
- * with a plain find and a projection, which works the same on MongoDB and FerretDB.
+ * of real-name bad ratings; issue #6 item 5 adds on-time completion, return and extension rates
+ * and repeat complaints, per department, category, channel and period). Pure: ticket documents
+ * in, numbers out; tested on constructed data (test/unit/stats/ticket-kpis.test.ts). The reader
+ * (routes.ts) streams candidate tickets through a plain find with a projection — one pass, no
+ * aggregation pipeline — which works the same on MongoDB and FerretDB v1.
  *
- * Every KPI is counted over a range [from, to) of the instant its event happened:
+ * Every KPI is counted over a range [from, to) of the instant its event happened, and a group
+ * (period bucket, department) is the one of that event:
  *
  * - 及时转办率 timely dispatch rate = dispatches made within the dispatch deadline ÷ dispatches.
  *   A dispatch is a `dispatch` timeline entry at in [from, to). Its clock starts when the ticket
  *   last entered `received` (intake, or an approved return / reopen that sent it back to the
  *   hotline for 改派) and allows DISPATCH_HOURS (HOTLINE-RULES "Default deadlines": 转办 after
  *   intake 2 h for 特急/紧急, 24 h for 一般; elapsed time — the hotline works 7×24).
+ *   Event time: the dispatch.
  * - 按期回复率 on-time reply rate = replies before the (extended) reply deadline ÷ replies due.
  *   Read from the `reply` milestone: met (doneAt in range) counts as due, on time when doneAt ≤
  *   dueAt (dueAt already includes approved extensions and suspended time); still open with
  *   dueAt in range and passed counts as due and late; cancelled clocks (returned, re-dispatched)
  *   do not count. A redo re-opens the milestone, so the latest clock of each ticket counts.
+ *   Event time: doneAt, or dueAt for a clock that ran out.
+ * - 按期办结率 on-time completion = tickets closed (办结) in time ÷ tickets closed that had a
+ *   handling deadline. HOTLINE-RULES "Default deadlines" gives one deadline for "reply (答复/办结)"
+ *   (咨询 3, 求助/建议 5, 投诉/举报 10 working days, extensions included), so a department's
+ *   办结 is judged on that clock, but per ticket and at closure — after review, redo and any
+ *   rectification: a ticket closed in [from, to) (handled: not out of scope, not closed by the
+ *   hotline at intake) with a reply clock that was not cancelled is in time when that clock was
+ *   met by its due time and, if a rectification (整改) was owed, it was fed back by its due time
+ *   too. Tickets without a handling deadline (表扬, answered on the spot) are not counted.
+ *   Unlike 按期回复率 (each reply, when it happens) this is the final result of the ticket.
+ *   Event time: closure.
  * - 满意率 satisfaction = (非常满意 + 满意 + 基本满意) ÷ ratings; `strict` leaves out 基本满意.
  *   Ratings counted by their `at`; every handling round's rating counts.
  * - 评价覆盖率 rating coverage = closed tickets with a rating of their last round ÷ closed tickets
@@ -30,19 +45,34 @@
  *   dispatch ÷ dispatches.
  * - 延期率 extension rate = dispatches (in range) that got an approved extension (延期) before
  *   the next dispatch ÷ dispatches.
+ * - 重复投诉率 repeat complaints = tickets taken in (受理, createdAt in range) that repeat an
+ *   earlier ticket ÷ tickets taken in. A ticket repeats an earlier one when the same caller phone
+ *   (digits only, a leading 86 country code dropped) filed a ticket of the same category, or about
+ *   the same address (whitespace and punctuation ignored), within REPEAT_WINDOW_DAYS before it.
+ *   Sources: 国办函〔2025〕66号 asks platforms to merge repeat complaints (并单), and issue #6
+ *   item 8 treats "same address within a window" as the same matter; the window is a default
+ *   (30 days, one monthly assessment cycle), a parameter like every other number here. 表扬
+ *   (praise) is neither counted nor a predecessor: it is not a 诉求 to be resolved. The earlier
+ *   ticket may lie before `from` (the reader fetches the window before the range too), and may
+ *   belong to any department. Event time: intake.
  *
  * Department scope: dispatch, return and extension counts go to the department the dispatch
- * named as lead; milestones, ratings and closures to the ticket's current lead department (a
- * re-dispatch cancels the earlier department's clocks). Co-handling departments are not
- * counted: the lead answers for the ticket (主办).
+ * named as lead; milestones, ratings, closures and intakes to the ticket's current lead
+ * department (a re-dispatch cancels the earlier department's clocks). Co-handling departments
+ * are not counted: the lead answers for the ticket (主办). Category and channel are the ticket's.
  */
 import type { Milestone } from '../deadlines/milestones.js';
 import type { RatingRecord, TimelineEntry } from '../tickets/types.js';
 import type { ClosureKind } from '../tickets/types.js';
-import type { TicketState, Urgency } from '../tickets/vocabulary.js';
+import type { Category, Channel, TicketState, Urgency } from '../tickets/vocabulary.js';
 
 /** 转办 deadline after intake, hours (HOTLINE-RULES "Default deadlines"). */
 export const DISPATCH_HOURS: Record<Urgency, number> = { critical: 2, urgent: 2, normal: 24 };
+
+/** 重复投诉: an earlier ticket of the same caller within this many days (see the header). */
+export const REPEAT_WINDOW_DAYS = 30;
+
+const DAY = 86_400_000;
 
 /** The fields the KPIs read (the reader's projection). */
 export interface KpiTicket {
@@ -56,6 +86,11 @@ export interface KpiTicket {
   ratings: RatingRecord[];
   closure: { kind: ClosureKind; at: Date } | null;
   timeline: Pick<TimelineEntry, 'at' | 'action' | 'from' | 'to' | 'data'>[];
+  /** Breakdown and repeat complaints; optional so older callers' documents still count. */
+  category?: Category;
+  channel?: Channel;
+  caller?: { phone?: string | null } | null;
+  address?: string | null;
 }
 
 /** Whole sub-documents only: FerretDB v1 does not project dotted paths into arrays. */
@@ -69,6 +104,10 @@ export const TICKET_KPI_PROJECTION = {
   ratings: 1,
   closure: 1,
   timeline: 1,
+  category: 1,
+  channel: 1,
+  caller: 1,
+  address: 1,
 } as const;
 
 export interface Ratio {
@@ -78,6 +117,7 @@ export interface Ratio {
   rate: number | null;
 }
 
+/** The KPIs of the wallboard and the ledger export (issue #5; their columns are fixed there). */
 export interface TicketKpis {
   timelyDispatch: Ratio;
   onTimeReply: Ratio;
@@ -91,6 +131,12 @@ export interface TicketKpis {
   ratings: Record<RatingRecord['level'], number>;
 }
 
+/** Every KPI (issue #6 item 5 adds on-time completion and repeat complaints). */
+export interface AllTicketKpis extends TicketKpis {
+  onTimeCompletion: Ratio;
+  repeatComplaints: Ratio;
+}
+
 interface Counts {
   dispatched: number;
   dispatchedInTime: number;
@@ -98,11 +144,15 @@ interface Counts {
   extended: number;
   repliesDue: number;
   repliesOnTime: number;
+  completionsDue: number;
+  completionsOnTime: number;
   rectifyDue: number;
   rectifyOnTime: number;
   ratings: Record<RatingRecord['level'], number>;
   closed: number;
   closedRated: number;
+  intakes: number;
+  repeats: number;
 }
 
 const emptyCounts = (): Counts => ({
@@ -112,12 +162,19 @@ const emptyCounts = (): Counts => ({
   extended: 0,
   repliesDue: 0,
   repliesOnTime: 0,
+  completionsDue: 0,
+  completionsOnTime: 0,
   rectifyDue: 0,
   rectifyOnTime: 0,
   ratings: { very_satisfied: 0, satisfied: 0, basically_satisfied: 0, dissatisfied: 0, very_dissatisfied: 0 },
   closed: 0,
   closedRated: 0,
+  intakes: 0,
+  repeats: 0,
 });
+
+const isEmpty = (c: Counts): boolean =>
+  Object.entries(c).every(([k, v]) => (k === 'ratings' ? Object.values(c.ratings).every((n) => n === 0) : v === 0));
 
 export const ratio = (numerator: number, denominator: number): Ratio => ({ numerator, denominator, rate: denominator === 0 ? null : numerator / denominator });
 
@@ -128,7 +185,7 @@ export interface KpiRange {
   now: Date;
 }
 
-const t = (d: Date | string): number => new Date(d).getTime();
+const t = (d: Date | string): number => (d instanceof Date ? d.getTime() : new Date(d).getTime());
 const inRange = (at: Date | string | null | undefined, r: KpiRange): boolean => at != null && t(at) >= t(r.from) && t(at) < t(r.to);
 
 /** Was this (reply or rectify) clock due in the range, and was it met in time? null: not due in range. */
@@ -139,75 +196,374 @@ export function clockOutcome(m: Milestone | undefined, r: KpiRange): 'on_time' |
   return inRange(m.dueAt, r) && t(m.dueAt) <= t(r.now) ? 'late' : null;
 }
 
-function addTicket(tk: KpiTicket, r: KpiRange, countsOf: (dept: string | null) => Counts[]): void {
-  // Dispatches, and what followed each one until the next (return, approved extension).
-  let receivedAt: number = t(tk.createdAt);
-  const tl = [...tk.timeline].sort((a, b) => t(a.at) - t(b.at));
-  for (let i = 0; i < tl.length; i++) {
-    const e = tl[i]!;
-    if (e.action !== 'dispatch') {
-      if (e.to === 'received') receivedAt = t(e.at);
-      continue;
-    }
-    if (!inRange(e.at, r)) continue;
-    const lead = typeof e.data?.leadDepartmentId === 'string' ? e.data.leadDepartmentId : null;
-    let returned = false;
-    let extended = false;
-    for (let j = i + 1; j < tl.length && tl[j]!.action !== 'dispatch'; j++) {
-      const f = tl[j]!;
-      if (f.action === 'return') returned = true;
-      if (f.action === 'decideExtension' && f.data?.approve === true) extended = true;
-    }
-    const inTime = t(e.at) - receivedAt <= DISPATCH_HOURS[tk.urgency] * 3_600_000;
-    for (const c of countsOf(lead)) {
-      c.dispatched += 1;
-      if (inTime) c.dispatchedInTime += 1;
-      if (returned) c.returned += 1;
-      if (extended) c.extended += 1;
-    }
-  }
+/** The instant a counted clock outcome belongs to (its period bucket). */
+const clockAt = (m: Milestone): Date => m.doneAt ?? m.dueAt;
 
-  const current = countsOf(tk.leadDepartmentId);
-  const reply = clockOutcome(tk.deadlines?.reply, r);
-  const rectify = clockOutcome(tk.deadlines?.rectify, r);
-  for (const c of current) {
-    if (reply) {
-      c.repliesDue += 1;
-      if (reply === 'on_time') c.repliesOnTime += 1;
+/** 按期办结: a closed, handled ticket with a handling deadline; null when it does not count. */
+export function completionOutcome(tk: Pick<KpiTicket, 'state' | 'closure' | 'deadlines'>): 'on_time' | 'late' | null {
+  if (tk.state !== 'closed' || !tk.closure || !handledClosure(tk.closure.kind)) return null;
+  const reply = tk.deadlines?.reply;
+  if (!reply || reply.cancelledAt) return null;
+  const met = (m: Milestone): boolean => m.doneAt != null && t(m.doneAt) <= t(m.dueAt);
+  if (!met(reply)) return 'late';
+  const rectify = tk.deadlines?.rectify;
+  if (rectify && !rectify.cancelledAt && !met(rectify)) return 'late';
+  return 'on_time';
+}
+
+const handledClosure = (kind: ClosureKind): boolean => kind !== 'out_of_scope' && kind !== 'closed_by_hotline';
+
+// ----- groups ---------------------------------------------------------------------------------
+
+export const GROUP_DIMENSIONS = ['department', 'category', 'channel', 'period'] as const;
+export type GroupDimension = (typeof GROUP_DIMENSIONS)[number];
+export const BUCKETS = ['day', 'week', 'month'] as const;
+export type Bucket = (typeof BUCKETS)[number];
+
+/**
+ * The city-time bucket an instant falls in, as the city date its bucket starts on (YYYY-MM-DD):
+ * day; ISO week starting Monday; calendar month. `utcOffsetMinutes` is the city's (Asia/Shanghai
+ * +480, no daylight saving).
+ */
+export function bucketOf(at: Date, bucket: Bucket, utcOffsetMinutes: number): string {
+  const local = new Date(at.getTime() + utcOffsetMinutes * 60_000);
+  if (bucket === 'month') return `${local.toISOString().slice(0, 7)}-01`;
+  if (bucket === 'week') {
+    const dow = (local.getUTCDay() + 6) % 7; // Monday 0
+    return new Date(local.getTime() - dow * DAY).toISOString().slice(0, 10);
+  }
+  return local.toISOString().slice(0, 10);
+}
+
+/** [start, end) instants of the bucket that starts on city date `key`. */
+export function bucketRange(key: string, bucket: Bucket, utcOffsetMinutes: number): { from: Date; to: Date } {
+  const start = Date.parse(`${key}T00:00:00Z`);
+  let end: number;
+  if (bucket === 'day') end = start + DAY;
+  else if (bucket === 'week') end = start + 7 * DAY;
+  else {
+    const d = new Date(start);
+    end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  }
+  const off = utcOffsetMinutes * 60_000;
+  return { from: new Date(start - off), to: new Date(end - off) };
+}
+
+export interface GroupKey {
+  departmentId?: string | null;
+  category?: Category | null;
+  channel?: Channel | null;
+  /** city date the bucket starts on, with the bucket's [periodFrom, periodTo) instants */
+  period?: string;
+  periodFrom?: string;
+  periodTo?: string;
+}
+
+export interface KpiOptions {
+  /** only what is attributed to this department counts */
+  departmentId?: string | null;
+  /** dimensions of the breakdown (any subset, in this order of keys) */
+  groupBy?: readonly GroupDimension[];
+  bucket?: Bucket;
+  utcOffsetMinutes?: number;
+  repeatWindowDays?: number;
+}
+
+export interface KpiBreakdown {
+  total: AllTicketKpis;
+  /** one entry per non-empty group, sorted by the group's key */
+  groups: ({ key: GroupKey } & AllTicketKpis)[];
+}
+
+/** Digits only, a leading 86 country code dropped; '' when too short to identify a caller. */
+export function normalisePhone(phone: string | null | undefined): string {
+  let d = (phone ?? '').replace(/\D/g, '');
+  if (d.length === 13 && d.startsWith('86')) d = d.slice(2);
+  return d.length >= 5 ? d : '';
+}
+
+/** Address compared without whitespace and punctuation; '' when too short to mean a place. */
+export function normaliseAddress(address: string | null | undefined): string {
+  const a = (address ?? '').toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
+  return a.length >= 4 ? a : '';
+}
+
+/**
+ * A 52-bit hash of a caller key (two FNV-1a 32-bit hashes; exact as a double). Collisions: about
+ * n²/2^53 pairs — for a year of a million tickets, 10^-4 expected false repeats.
+ */
+export function hash52(s: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return (h2 >>> 12) * 2 ** 32 + (h1 >>> 0);
+}
+
+/** Growable columns of the intakes repeat complaints look at (8 + 8 + 8 + 4 bytes each). */
+class IntakeColumns {
+  n = 0;
+  at = new Float64Array(1024);
+  byCategory = new Float64Array(1024);
+  /** negative (unique, never equal to another): no usable address */
+  byAddress = new Float64Array(1024);
+  /** group index; -1: total only; -2: not counted (before the range, or out of scope) */
+  group = new Int32Array(1024);
+
+  push(at: number, byCategory: number, byAddress: number, group: number): void {
+    if (this.n === this.at.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.at = grow(this.at);
+      this.byCategory = grow(this.byCategory);
+      this.byAddress = grow(this.byAddress);
+      this.group = grow(this.group);
     }
-    if (rectify) {
-      c.rectifyDue += 1;
-      if (rectify === 'on_time') c.rectifyOnTime += 1;
-    }
-    for (const rating of tk.ratings ?? []) if (inRange(rating.at, r)) c.ratings[rating.level] += 1;
-    if (tk.state === 'closed' && tk.closure && inRange(tk.closure.at, r) && tk.closure.kind !== 'out_of_scope' && tk.closure.kind !== 'closed_by_hotline') {
-      c.closed += 1;
-      if ((tk.ratings ?? []).some((x) => x.round === tk.round)) c.closedRated += 1;
-    }
+    this.at[this.n] = at;
+    this.byCategory[this.n] = byCategory;
+    this.byAddress[this.n] = byAddress;
+    this.group[this.n] = group;
+    this.n += 1;
   }
 }
 
-function kpisOf(c: Counts): TicketKpis {
+/**
+ * One pass over a stream of tickets, any order: `add` each candidate, then `result`. Memory is
+ * the groups plus, for repeat complaints, 28 bytes per ticket taken in within the range and the
+ * window before it (hashed caller keys, intake time, group) — never the documents.
+ */
+export class TicketKpiAccumulator {
+  private readonly range: KpiRange;
+  private readonly departmentId: string | null;
+  private readonly dims: readonly GroupDimension[];
+  private readonly bucket: Bucket;
+  private readonly offset: number;
+  private readonly windowMs: number;
+  private readonly total = emptyCounts();
+  private readonly totalOnly: readonly Counts[] = [this.total];
+  private readonly groupIndex = new Map<string, number>();
+  private readonly groups: { key: GroupKey; counts: Counts; list: readonly Counts[] }[] = [];
+  private readonly intakes = new IntakeColumns();
+  private settled = false;
+
+  constructor(range: KpiRange, opts: KpiOptions = {}) {
+    this.range = range;
+    this.departmentId = opts.departmentId ?? null;
+    this.dims = GROUP_DIMENSIONS.filter((d) => opts.groupBy?.includes(d));
+    this.bucket = opts.bucket ?? 'day';
+    this.offset = opts.utcOffsetMinutes ?? 480;
+    this.windowMs = (opts.repeatWindowDays ?? REPEAT_WINDOW_DAYS) * DAY;
+  }
+
+  /** Lower bound of intake times the reader must include for repeat complaints. */
+  static lookbackFrom(range: Pick<KpiRange, 'from'>, repeatWindowDays = REPEAT_WINDOW_DAYS): Date {
+    return new Date(range.from.getTime() - repeatWindowDays * DAY);
+  }
+
+  /** -2: out of scope; -1: the total only (no dimensions); else the group's index. */
+  private groupOf(tk: KpiTicket, dept: string | null, at: Date): number {
+    if (this.departmentId !== null && dept !== this.departmentId) return -2;
+    if (this.dims.length === 0) return -1;
+    const key: GroupKey = {};
+    const parts: string[] = [];
+    for (const d of this.dims) {
+      if (d === 'department') {
+        key.departmentId = dept;
+        parts.push(dept ?? '');
+      } else if (d === 'category') {
+        key.category = tk.category ?? null;
+        parts.push(tk.category ?? '');
+      } else if (d === 'channel') {
+        key.channel = tk.channel ?? null;
+        parts.push(tk.channel ?? '');
+      } else {
+        const p = bucketOf(at, this.bucket, this.offset);
+        key.period = p;
+        parts.push(p);
+      }
+    }
+    const k = parts.join('\u0001');
+    let i = this.groupIndex.get(k);
+    if (i === undefined) {
+      if (key.period !== undefined) {
+        const { from, to } = bucketRange(key.period, this.bucket, this.offset);
+        key.periodFrom = from.toISOString();
+        key.periodTo = to.toISOString();
+      }
+      const counts = emptyCounts();
+      i = this.groups.push({ key, counts, list: [this.total, counts] }) - 1;
+      this.groupIndex.set(k, i);
+    }
+    return i;
+  }
+
+  private listOf(group: number): readonly Counts[] {
+    return group === -2 ? [] : group === -1 ? this.totalOnly : this.groups[group]!.list;
+  }
+
+  private countsOf(tk: KpiTicket, dept: string | null, at: Date): readonly Counts[] {
+    return this.listOf(this.groupOf(tk, dept, at));
+  }
+
+  add(tk: KpiTicket): void {
+    const r = this.range;
+    // Dispatches, and what followed each one until the next (return, approved extension).
+    let receivedAt: number = t(tk.createdAt);
+    const tl = [...(tk.timeline ?? [])].sort((a, b) => t(a.at) - t(b.at));
+    for (let i = 0; i < tl.length; i++) {
+      const e = tl[i]!;
+      if (e.action !== 'dispatch') {
+        if (e.to === 'received') receivedAt = t(e.at);
+        continue;
+      }
+      if (!inRange(e.at, r)) continue;
+      const lead = typeof e.data?.leadDepartmentId === 'string' ? e.data.leadDepartmentId : null;
+      let returned = false;
+      let extended = false;
+      for (let j = i + 1; j < tl.length && tl[j]!.action !== 'dispatch'; j++) {
+        const f = tl[j]!;
+        if (f.action === 'return') returned = true;
+        if (f.action === 'decideExtension' && f.data?.approve === true) extended = true;
+      }
+      const inTime = t(e.at) - receivedAt <= DISPATCH_HOURS[tk.urgency] * 3_600_000;
+      for (const c of this.countsOf(tk, lead, new Date(e.at))) {
+        c.dispatched += 1;
+        if (inTime) c.dispatchedInTime += 1;
+        if (returned) c.returned += 1;
+        if (extended) c.extended += 1;
+      }
+    }
+
+    const dept = tk.leadDepartmentId;
+    const replyClock = tk.deadlines?.reply;
+    const reply = clockOutcome(replyClock, r);
+    if (reply) {
+      for (const c of this.countsOf(tk, dept, clockAt(replyClock!))) {
+        c.repliesDue += 1;
+        if (reply === 'on_time') c.repliesOnTime += 1;
+      }
+    }
+    const rectifyClock = tk.deadlines?.rectify;
+    const rectify = clockOutcome(rectifyClock, r);
+    if (rectify) {
+      for (const c of this.countsOf(tk, dept, clockAt(rectifyClock!))) {
+        c.rectifyDue += 1;
+        if (rectify === 'on_time') c.rectifyOnTime += 1;
+      }
+    }
+    for (const rating of tk.ratings ?? []) {
+      if (!inRange(rating.at, r)) continue;
+      for (const c of this.countsOf(tk, dept, new Date(rating.at))) c.ratings[rating.level] += 1;
+    }
+    if (tk.state === 'closed' && tk.closure && inRange(tk.closure.at, r) && handledClosure(tk.closure.kind)) {
+      const rated = (tk.ratings ?? []).some((x) => x.round === tk.round);
+      const completion = completionOutcome(tk);
+      for (const c of this.countsOf(tk, dept, new Date(tk.closure.at))) {
+        c.closed += 1;
+        if (rated) c.closedRated += 1;
+        if (completion) {
+          c.completionsDue += 1;
+          if (completion === 'on_time') c.completionsOnTime += 1;
+        }
+      }
+    }
+    this.addIntake(tk);
+  }
+
+  private addIntake(tk: KpiTicket): void {
+    if (tk.category === 'praise') return;
+    const at = t(tk.createdAt);
+    if (at < t(this.range.from) - this.windowMs || at >= t(this.range.to)) return;
+    let group = -2;
+    if (at >= t(this.range.from)) {
+      group = this.groupOf(tk, tk.leadDepartmentId, new Date(at));
+      for (const c of this.listOf(group)) c.intakes += 1;
+    }
+    const phone = normalisePhone(tk.caller?.phone);
+    if (!phone) return;
+    const address = normaliseAddress(tk.address);
+    this.intakes.push(at, hash52(`${phone}\u0000${tk.category ?? ''}`), address ? hash52(`${phone}\u0001${address}`) : -1 - this.intakes.n, group);
+  }
+
+  /** Sort the intakes by (caller key, time) once per key kind; a neighbour within the window makes a repeat. */
+  private settleRepeats(): void {
+    const { n, at, byCategory, byAddress, group } = this.intakes;
+    const repeat = new Uint8Array(n);
+    for (const key of [byCategory, byAddress]) {
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => key[a]! - key[b]! || at[a]! - at[b]! || a - b);
+      for (let i = 1; i < n; i++) {
+        const cur = order[i]!;
+        const prev = order[i - 1]!;
+        if (key[cur] === key[prev] && at[cur]! - at[prev]! <= this.windowMs) repeat[cur] = 1;
+      }
+    }
+    for (let i = 0; i < n; i++) if (repeat[i] && group[i]! !== -2) for (const c of this.listOf(group[i]!)) c.repeats += 1;
+    this.intakes.n = 0;
+  }
+
+  result(): KpiBreakdown {
+    if (!this.settled) {
+      this.settleRepeats();
+      this.settled = true;
+    }
+    const cmp = (a: GroupKey, b: GroupKey): number => {
+      for (const d of this.dims) {
+        const [x, y] = d === 'department' ? [a.departmentId, b.departmentId] : d === 'period' ? [a.period, b.period] : [a[d], b[d]];
+        const c = (x ?? '').localeCompare(y ?? '');
+        if (c !== 0) return c;
+      }
+      return 0;
+    };
+    return {
+      total: kpisOf(this.total),
+      groups: this.groups
+        .filter((g) => !isEmpty(g.counts))
+        .sort((a, b) => cmp(a.key, b.key))
+        .map((g) => ({ key: g.key, ...kpisOf(g.counts) })),
+    };
+  }
+}
+
+function kpisOf(c: Counts): AllTicketKpis {
   const { very_satisfied: vs, satisfied: s, basically_satisfied: bs } = c.ratings;
   const rated = Object.values(c.ratings).reduce((a, b) => a + b, 0);
   return {
     timelyDispatch: ratio(c.dispatchedInTime, c.dispatched),
     onTimeReply: ratio(c.repliesOnTime, c.repliesDue),
+    onTimeCompletion: ratio(c.completionsOnTime, c.completionsDue),
     satisfaction: ratio(vs + s + bs, rated),
     satisfactionStrict: ratio(vs + s, rated),
     ratingCoverage: ratio(c.closedRated, c.closed),
     rectificationOnTime: ratio(c.rectifyOnTime, c.rectifyDue),
     returnRate: ratio(c.returned, c.dispatched),
     extensionRate: ratio(c.extended, c.dispatched),
+    repeatComplaints: ratio(c.repeats, c.intakes),
     ratings: { ...c.ratings },
   };
 }
 
 export interface TicketKpiReport {
   /** all tickets (or, with `departmentId`, that department's share) */
-  total: TicketKpis;
+  total: AllTicketKpis;
   /** per lead department, sorted by id; tickets without a department (answered on the spot) only count in `total` */
-  byDepartment: ({ departmentId: string } & TicketKpis)[];
+  byDepartment: ({ departmentId: string } & AllTicketKpis)[];
+}
+
+/** GET /api/kpis/tickets's shape from a department breakdown. */
+export function departmentReport(b: KpiBreakdown): TicketKpiReport {
+  return {
+    total: b.total,
+    byDepartment: b.groups.flatMap(({ key, ...k }) => (key.departmentId ? [{ departmentId: key.departmentId, ...k }] : [])),
+  };
 }
 
 /**
@@ -215,21 +571,14 @@ export interface TicketKpiReport {
  * department counts (see the header comment).
  */
 export function computeTicketKpis(tickets: Iterable<KpiTicket>, range: KpiRange, departmentId: string | null = null): TicketKpiReport {
-  const total = emptyCounts();
-  const perDept = new Map<string, Counts>();
-  const countsOf = (dept: string | null): Counts[] => {
-    if (departmentId !== null && dept !== departmentId) return [];
-    if (dept === null) return [total];
-    let c = perDept.get(dept);
-    if (!c) perDept.set(dept, (c = emptyCounts()));
-    return [total, c];
-  };
-  for (const tk of tickets) addTicket(tk, range, countsOf);
-  return {
-    total: kpisOf(total),
-    byDepartment: [...perDept.entries()]
-      .filter(([, c]) => Object.entries(c).some(([k, v]) => (k === 'ratings' ? Object.values(c.ratings).some((n) => n > 0) : (v as number) > 0)))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, c]) => ({ departmentId: id, ...kpisOf(c) })),
-  };
+  const acc = new TicketKpiAccumulator(range, { departmentId, groupBy: ['department'] });
+  for (const tk of tickets) acc.add(tk);
+  return departmentReport(acc.result());
+}
+
+/** The KPIs of `tickets` over the range, broken down by `opts.groupBy`. */
+export function computeTicketKpiBreakdown(tickets: Iterable<KpiTicket>, range: KpiRange, opts: KpiOptions): KpiBreakdown {
+  const acc = new TicketKpiAccumulator(range, opts);
+  for (const tk of tickets) acc.add(tk);
+  return acc.result();
 }

@@ -54,6 +54,11 @@ export const commandSchemas = {
     level: z.enum(RATING_LEVELS),
     realName: z.boolean().optional(),
     comment: note.optional(),
+    /**
+     * How a citizen's own rating arrived (the system actor only: the rating link or the IVR
+     * keypad, server/src/ratings/); ignored when a hotline user records it.
+     */
+    via: z.enum(['link', 'keypad']).optional(),
   }),
   verifyRating: z.object({
     valid: z.boolean(),

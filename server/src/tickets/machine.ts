@@ -460,8 +460,9 @@ const handlers: { [T in CommandType]: Handler<T> } = {
 
   rate(next, cmd, by, now, prev) {
     const realName = cmd.realName ?? !prev.callerAnonymous;
-    applyRating(next, cmd.level, realName, cmd.comment ?? null, by.role === 'system' ? 'citizen' : 'return_visit', by, now);
-    return { note: cmd.comment ?? null, data: { level: cmd.level, realName } };
+    const source: RatingRecord['source'] = by.role !== 'system' ? 'return_visit' : cmd.via === 'keypad' ? 'keypad' : 'citizen';
+    applyRating(next, cmd.level, realName, cmd.comment ?? null, source, by, now);
+    return { note: cmd.comment ?? null, data: { level: cmd.level, realName, round: prev.round, source } };
   },
 
   verifyRating(next, cmd, _by, now, prev, ctx) {

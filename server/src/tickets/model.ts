@@ -11,6 +11,22 @@ export interface OutboxEntry {
   data: Record<string, unknown>;
 }
 
+/**
+ * A file a citizen attached (online intake). Metadata only: the bytes live in the attachment
+ * store under `storageKey` (a random name, never derived from the client's file name).
+ */
+export interface AttachmentMeta {
+  id: string;
+  /** The client's file name, for display only (sanitised, never used as a path). */
+  name: string;
+  /** Detected from the content (magic bytes), not the client's claim. */
+  mimeType: string;
+  size: number;
+  sha256: string;
+  storageKey: string;
+  at: Date;
+}
+
 export interface TicketDoc extends TicketCore {
   _id: Types.ObjectId;
   number: string;
@@ -25,6 +41,8 @@ export interface TicketDoc extends TicketCore {
   callIds: string[];
   externalRef: string | null;
   outOfScope: OutOfScope | null;
+  /** Files attached at intake (online channels). */
+  attachments?: AttachmentMeta[];
   createdBy: { id: string; name: string; role: string; departmentId: string | null };
   createdAt: Date;
   updatedAt: Date;
@@ -54,6 +72,7 @@ const ticketSchema = new Schema<TicketDoc>(
     callIds: { type: [String], default: [] },
     externalRef: { type: String, default: null },
     outOfScope: { type: Mixed, default: null },
+    attachments: { type: Mixed, default: () => [] },
     leadDepartmentId: { type: String, default: null },
     coDepartmentIds: { type: [String], default: [] },
     dispatchCount: { type: Number, default: 0 },

@@ -78,6 +78,8 @@ export function presentTicket(doc: TicketDoc, actor: Actor) {
     callIds: doc.callIds,
     externalRef: doc.externalRef,
     outOfScope: doc.outOfScope,
+    // metadata of citizens' files (GET /api/tickets/{id}/attachments/{attachmentId}); never the storage key
+    attachments: (doc.attachments ?? []).map((a) => ({ id: a.id, name: a.name, mimeType: a.mimeType, size: a.size, at: a.at })),
     policy: doc.policy,
     dispatchCount: doc.dispatchCount,
     returnReason: doc.returnReason,

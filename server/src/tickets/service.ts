@@ -17,7 +17,7 @@ import type { Command } from './commands.js';
 import { initialCore } from './intake.js';
 import { actorRef, decide, type MachineContext } from './machine.js';
 import type { MilestoneKey } from '../deadlines/policy.js';
-import { journalId, type JournalDoc, type OutboxEntry, type TicketDoc, type TicketModels } from './model.js';
+import { journalId, type AttachmentMeta, type JournalDoc, type OutboxEntry, type TicketDoc, type TicketModels } from './model.js';
 import type { TicketNumberer } from './numbering.js';
 import type { CreateTicketInput, ListTicketsQuery } from './schema.js';
 import type { Actor, DomainEvent, TicketCore, TimelineEntry } from './types.js';
@@ -116,11 +116,18 @@ export class TicketService {
    * (and 409 IDEMPOTENCY_MISMATCH if the body differs) — the key is claimed by `_id` insert
    * before the ticket is written, so two racing retries cannot both create.
    */
-  async create(input: CreateTicketInput, actor: Actor, idempotencyKey?: string): Promise<{ ticket: TicketDoc; created: boolean }> {
+  async create(
+    input: CreateTicketInput,
+    actor: Actor,
+    idempotencyKey?: string,
+    extras: { attachments?: AttachmentMeta[] } = {},
+  ): Promise<{ ticket: TicketDoc; created: boolean }> {
     let ticketId = new Types.ObjectId();
     if (idempotencyKey) {
       const key = `${actor.id}:${idempotencyKey}`;
-      const requestHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+      // attached files count by content: a retry with other files is a different request
+      const files = extras.attachments?.map((a) => a.sha256) ?? [];
+      const requestHash = createHash('sha256').update(JSON.stringify(files.length ? { input, files } : input)).digest('hex');
       try {
         await this.deps.models.Idempotency.create({ _id: key, ticketId, requestHash, createdAt: this.deps.clock() });
       } catch (e) {
@@ -136,7 +143,7 @@ export class TicketService {
         ticketId = claim.ticketId;
       }
     }
-    return { ticket: await this.insert(ticketId, await this.withCall(input), actor), created: true };
+    return { ticket: await this.insert(ticketId, await this.withCall(input), actor, extras.attachments ?? []), created: true };
   }
 
   /** Checks the call named by the intake; a partner's reference (110) becomes the external reference. */
@@ -158,7 +165,7 @@ export class TicketService {
     return null;
   }
 
-  private async insert(ticketId: Types.ObjectId, input: CreateTicketInput, actor: Actor): Promise<TicketDoc> {
+  private async insert(ticketId: Types.ObjectId, input: CreateTicketInput, actor: Actor, attachments: AttachmentMeta[] = []): Promise<TicketDoc> {
     const id = String(ticketId);
     const now = this.deps.clock();
     const { core, events } = initialCore(input, now, this.deps.context().policyFor(input.category, input.urgency));
@@ -189,6 +196,7 @@ export class TicketService {
         callIds: input.callId ? [input.callId] : [],
         externalRef: input.externalRef,
         outOfScope: input.outOfScope,
+        attachments,
         createdBy: by,
         createdAt: now,
         updatedAt: now,

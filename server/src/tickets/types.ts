@@ -31,8 +31,11 @@ export interface RatingRecord {
   comment: string | null;
   at: Date;
   by: ActorRef;
-  /** Where the rating came from: return visit by an agent, or the citizen directly. */
-  source: 'return_visit' | 'citizen';
+  /**
+   * Where the rating came from: return visit by an agent, the citizen directly (rating link),
+   * or the phone keypad (IVR) later.
+   */
+  source: 'return_visit' | 'citizen' | 'keypad';
 }
 
 export interface PendingExtension {

@@ -26,7 +26,17 @@ export const URGENCIES = ['normal', 'urgent', 'critical'] as const;
 export type Urgency = (typeof URGENCIES)[number];
 
 /** Where the matter came in (seed item 35: every online channel feeds the same loop). */
-export const CHANNELS = ['phone', 'window', 'web', 'wechat', 'portal', 'media', 'webhook', 'police110'] as const;
+export const CHANNELS = [
+  'phone', // 12345 line
+  'window', // 有诉即办 / 万人助万企 windows (window clerks)
+  'web', // government website (网站)
+  'wechat', // WeChat official account (微信公众号)
+  'miniprogram', // WeChat / Alipay mini program (小程序)
+  'portal', // government service portal / national platform (政务服务网)
+  'media', // media clients (融媒体客户端)
+  'webhook', // partner platform through the signed webhook
+  'police110', // handed over by 110
+] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** 好差评 five levels (国办发〔2019〕51号) with the scores used where a number is needed. */

@@ -4,7 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Milestone } from '../../../server/src/deadlines/milestones.js';
-import { clockOutcome, computeTicketKpis, DISPATCH_HOURS, type KpiTicket } from '../../../server/src/stats/ticket-kpis.js';
+import {
+  bucketOf,
+  bucketRange,
+  clockOutcome,
+  completionOutcome,
+  computeTicketKpiBreakdown,
+  computeTicketKpis,
+  DISPATCH_HOURS,
+  normaliseAddress,
+  normalisePhone,
+  REPEAT_WINDOW_DAYS,
+  type KpiTicket,
+} from '../../../server/src/stats/ticket-kpis.js';
 import type { RatingRecord } from '../../../server/src/tickets/types.js';
 
 /** An instant given in city time (UTC+8). */
@@ -137,6 +149,9 @@ describe('ticket KPIs over one day', () => {
       timelyDispatch: r(3, 4),
       // A on time; B open and past due; C replied after due; G not due; H cancelled
       onTimeReply: r(1, 3),
+      // closed and handled with a reply clock: A (replied on time), D (replied and rectified on
+      // time); E answered on the spot has no handling deadline, F is out of scope
+      onTimeCompletion: r(2, 2),
       // A 非常满意, C 不满意, D 基本满意
       satisfaction: r(2, 3),
       satisfactionStrict: r(1, 3),
@@ -146,6 +161,8 @@ describe('ticket KPIs over one day', () => {
       // of the 4 dispatches, B's first was returned, G's was extended
       returnRate: r(1, 4),
       extensionRate: r(1, 4),
+      // taken in on the day: A, B, E, F, G (C, D, H earlier); none has a caller phone here
+      repeatComplaints: r(0, 5),
       ratings: { very_satisfied: 1, satisfied: 0, basically_satisfied: 1, dissatisfied: 1, very_dissatisfied: 0 },
     });
   });
@@ -203,5 +220,192 @@ describe('edges', () => {
     const k = computeTicketKpis([late], RANGE).total;
     expect(k.satisfaction).toEqual(r(1, 1));
     expect(k.ratingCoverage).toEqual(r(0, 0));
+  });
+});
+
+describe('按期办结率 on-time completion', () => {
+  const closed = (o: Partial<KpiTicket>): KpiTicket =>
+    ticket({ state: 'closed', closure: { kind: 'resolved', at: cst('2026-11-26T12:00:00') }, timeline: [created('2026-11-20T08:00:00')], ...o });
+  it('judged on the reply (答复/办结) clock and any rectification owed, at closure', () => {
+    expect(completionOutcome(closed({ deadlines: { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-25T17:30:00' }) } }))).toBe('on_time');
+    expect(completionOutcome(closed({ deadlines: { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-25T17:30:01' }) } }))).toBe('late');
+    // replied on time, rectified late: the ticket was not completed on time
+    const rectifiedLate = { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-24T10:00:00' }), rectify: clock({ due: '2026-11-26T09:00:00', done: '2026-11-26T10:00:00' }) };
+    expect(completionOutcome(closed({ deadlines: rectifiedLate }))).toBe('late');
+    // a cancelled rectification clock owes nothing
+    const cancelled = { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-24T10:00:00' }), rectify: clock({ due: '2026-11-26T09:00:00', cancelled: '2026-11-25T10:00:00' }) };
+    expect(completionOutcome(closed({ deadlines: cancelled }))).toBe('on_time');
+  });
+  it('not counted: no handling deadline (表扬, answered on the spot), cancelled reply clock, not handled, still open', () => {
+    expect(completionOutcome(closed({ deadlines: {} }))).toBeNull();
+    expect(completionOutcome(closed({ deadlines: { reply: clock({ due: '2026-11-25T17:30:00', cancelled: '2026-11-24T10:00:00' }) } }))).toBeNull();
+    const onTime = { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-24T10:00:00' }) };
+    expect(completionOutcome(closed({ deadlines: onTime, closure: { kind: 'closed_by_hotline', at: cst('2026-11-26T12:00:00') } }))).toBeNull();
+    expect(completionOutcome(closed({ deadlines: onTime, closure: { kind: 'out_of_scope', at: cst('2026-11-26T12:00:00') } }))).toBeNull();
+    expect(completionOutcome(closed({ deadlines: onTime, state: 'visiting' }))).toBeNull();
+  });
+});
+
+describe('breakdown by period, category, channel and department; repeat complaints', () => {
+  // A week: Monday 2026-11-23 to Monday 2026-11-30 (city time); the report is read on 12-01.
+  const WEEK = { from: cst('2026-11-23T00:00:00'), to: cst('2026-11-30T00:00:00'), now: cst('2026-12-01T10:00:00') };
+  const who = (phone: string, address = '安阳市某地某号') => ({ caller: { phone }, address });
+  // P1 complaint by phone from 13800000001: dispatched 1 h after intake, replied on time, rated 满意, closed
+  const P1 = ticket({
+    category: 'complaint',
+    channel: 'phone',
+    ...who('13800000001', '文峰大道1号'),
+    state: 'closed',
+    leadDepartmentId: 'city-urban',
+    timeline: [created('2026-11-23T09:00:00'), dispatch('2026-11-23T10:00:00', 'city-urban')],
+    deadlines: { reply: clock({ due: '2026-11-25T17:30:00', done: '2026-11-24T10:00:00' }) },
+    ratings: [rating('2026-11-24T12:00:00', 'satisfied')],
+    closure: { kind: 'resolved', at: cst('2026-11-24T12:00:00') },
+  });
+  // P2 the same caller (written differently), same category, 3 days later → a repeat. Taken in at
+  // 01:00 city time on the 26th (17:00 UTC on the 25th): its day is the 26th. Reply clock ran out.
+  const P2 = ticket({
+    category: 'complaint',
+    channel: 'wechat',
+    ...who('+86 138-0000-0001', '北关区红旗路9号'),
+    leadDepartmentId: 'city-water',
+    timeline: [created('2026-11-26T01:00:00'), dispatch('2026-11-26T02:00:00', 'city-water')],
+    deadlines: { reply: clock({ due: '2026-11-28T12:00:00' }) },
+  });
+  // P3 help from 13900000002: dispatched 26 h after intake (late), replied late, closed unrated
+  const P3 = ticket({
+    category: 'help',
+    channel: 'phone',
+    ...who('13900000002', '中华路 8 号'),
+    state: 'closed',
+    leadDepartmentId: 'city-urban',
+    timeline: [created('2026-11-23T10:00:00'), dispatch('2026-11-24T12:00:00', 'city-urban')],
+    deadlines: { reply: clock({ due: '2026-11-26T17:30:00', done: '2026-11-27T09:00:00' }) },
+    closure: { kind: 'resolved', at: cst('2026-11-27T10:00:00') },
+  });
+  // P4 a suggestion from the same caller about the same address (punctuation differs) → a repeat
+  const P4 = ticket({ category: 'suggestion', channel: 'web', ...who('13900000002', '中华路8号。'), state: 'received', timeline: [created('2026-11-29T10:00:00')] });
+  // P5 praise from P1's caller: neither counted nor a predecessor
+  const P5 = ticket({ category: 'praise', channel: 'phone', ...who('13800000001', '文峰大道1号'), state: 'received', timeline: [created('2026-11-27T10:00:00')] });
+  // P8 before the range (inside the 30-day window), P9 the same caller and category 27 days later → a repeat
+  const P8 = ticket({ category: 'complaint', channel: 'phone', ...who('13600000004'), state: 'received', timeline: [created('2026-11-01T10:00:00')] });
+  const P9 = ticket({ category: 'complaint', channel: 'phone', ...who('13600000004', '另一个地址'), state: 'received', timeline: [created('2026-11-28T10:00:00')] });
+  const SET = [P1, P2, P3, P4, P5, P8, P9];
+
+  it('total: hand-computed', () => {
+    const { total } = computeTicketKpiBreakdown(SET, WEEK, {});
+    expect(total).toMatchObject({
+      timelyDispatch: r(2, 3), // P1 ✓, P2 ✓, P3 ✗
+      onTimeReply: r(1, 3), // P1 ✓, P3 late, P2 ran out on the 28th
+      onTimeCompletion: r(1, 2), // P1 ✓, P3 ✗
+      ratingCoverage: r(1, 2),
+      satisfaction: r(1, 1),
+      returnRate: r(0, 3),
+      extensionRate: r(0, 3),
+      repeatComplaints: r(3, 5), // taken in: P1, P2, P3, P4, P9 (P5 praise, P8 earlier); repeats P2, P4, P9
+    });
+  });
+
+  it('by day (city time): each event in the bucket of its own time', () => {
+    const { groups } = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['period'], bucket: 'day', utcOffsetMinutes: 480 });
+    const by = Object.fromEntries(groups.map((g) => [g.key.period, g]));
+    expect(Object.keys(by)).toEqual(['2026-11-23', '2026-11-24', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29']);
+    expect(by['2026-11-23']).toMatchObject({ timelyDispatch: r(1, 1), repeatComplaints: r(0, 2), onTimeReply: r(0, 0) });
+    expect(by['2026-11-23']!.key).toEqual({ period: '2026-11-23', periodFrom: '2026-11-22T16:00:00.000Z', periodTo: '2026-11-23T16:00:00.000Z' });
+    expect(by['2026-11-24']).toMatchObject({ timelyDispatch: r(0, 1), onTimeReply: r(1, 1), onTimeCompletion: r(1, 1), ratingCoverage: r(1, 1), satisfaction: r(1, 1) });
+    expect(by['2026-11-26']).toMatchObject({ timelyDispatch: r(1, 1), repeatComplaints: r(1, 1) });
+    expect(by['2026-11-27']).toMatchObject({ onTimeReply: r(0, 1), onTimeCompletion: r(0, 1), ratingCoverage: r(0, 1), repeatComplaints: r(0, 0) });
+    expect(by['2026-11-28']).toMatchObject({ onTimeReply: r(0, 1), repeatComplaints: r(1, 1) });
+    expect(by['2026-11-29']).toMatchObject({ repeatComplaints: r(1, 1), timelyDispatch: r(0, 0) });
+  });
+
+  it('by week (Monday) and by month: one bucket here, equal to the total', () => {
+    const week = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['period'], bucket: 'week', utcOffsetMinutes: 480 });
+    expect(week.groups.map((g) => g.key)).toEqual([{ period: '2026-11-23', periodFrom: '2026-11-22T16:00:00.000Z', periodTo: '2026-11-29T16:00:00.000Z' }]);
+    const { key: _k, ...weekKpis } = week.groups[0]!;
+    expect(weekKpis).toEqual(week.total);
+    const month = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['period'], bucket: 'month', utcOffsetMinutes: 480 });
+    expect(month.groups.map((g) => g.key)).toEqual([{ period: '2026-11-01', periodFrom: '2026-10-31T16:00:00.000Z', periodTo: '2026-11-30T16:00:00.000Z' }]);
+  });
+
+  it('by category and by channel', () => {
+    const cat = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['category'] });
+    expect(cat.groups.map((g) => g.key.category)).toEqual(['complaint', 'help', 'suggestion']);
+    expect(cat.groups[0]).toMatchObject({ timelyDispatch: r(2, 2), onTimeReply: r(1, 2), onTimeCompletion: r(1, 1), repeatComplaints: r(2, 3) });
+    expect(cat.groups[1]).toMatchObject({ timelyDispatch: r(0, 1), onTimeReply: r(0, 1), onTimeCompletion: r(0, 1), repeatComplaints: r(0, 1) });
+    expect(cat.groups[2]).toMatchObject({ repeatComplaints: r(1, 1), timelyDispatch: r(0, 0) });
+    const ch = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['channel'] });
+    const by = Object.fromEntries(ch.groups.map((g) => [g.key.channel, g]));
+    expect(Object.keys(by)).toEqual(['phone', 'web', 'wechat']);
+    expect(by.phone).toMatchObject({ timelyDispatch: r(1, 2), repeatComplaints: r(1, 3), onTimeReply: r(1, 2) });
+    expect(by.wechat).toMatchObject({ timelyDispatch: r(1, 1), repeatComplaints: r(1, 1), onTimeReply: r(0, 1) });
+    expect(by.web).toMatchObject({ repeatComplaints: r(1, 1) });
+  });
+
+  it('by department × day: keys in order, no department first; numerators add up to the total', () => {
+    const b = computeTicketKpiBreakdown(SET, WEEK, { groupBy: ['period', 'department'], bucket: 'day' });
+    expect(b.groups.map((g) => [g.key.departmentId, g.key.period])).toEqual([
+      [null, '2026-11-28'],
+      [null, '2026-11-29'],
+      ['city-urban', '2026-11-23'],
+      ['city-urban', '2026-11-24'],
+      ['city-urban', '2026-11-27'],
+      ['city-water', '2026-11-26'],
+      ['city-water', '2026-11-28'],
+    ]);
+    expect(b.groups[2]).toMatchObject({ timelyDispatch: r(1, 1), repeatComplaints: r(0, 2) });
+    for (const k of ['timelyDispatch', 'onTimeReply', 'onTimeCompletion', 'ratingCoverage', 'repeatComplaints'] as const) {
+      expect(b.groups.reduce((a, g) => a + g[k].numerator, 0), k).toBe(b.total[k].numerator);
+      expect(b.groups.reduce((a, g) => a + g[k].denominator, 0), k).toBe(b.total[k].denominator);
+    }
+  });
+
+  it('any input order gives the same answer (one pass over an unsorted cursor)', () => {
+    const opts = { groupBy: ['department', 'category', 'channel', 'period'] as const, bucket: 'day' as const };
+    expect(computeTicketKpiBreakdown([...SET].reverse(), WEEK, opts)).toEqual(computeTicketKpiBreakdown(SET, WEEK, opts));
+  });
+
+  it('scoped to a department: its own events; the earlier ticket of a repeat may be anyone’s', () => {
+    const water = computeTicketKpiBreakdown(SET, WEEK, { departmentId: 'city-water', groupBy: ['department'] });
+    expect(water.total).toMatchObject({ timelyDispatch: r(1, 1), onTimeReply: r(0, 1), repeatComplaints: r(1, 1) });
+    expect(water.groups.map((g) => g.key.departmentId)).toEqual(['city-water']);
+  });
+
+  it(`repeat window: ${REPEAT_WINDOW_DAYS} days to the millisecond, configurable`, () => {
+    const at = (iso: string, phone = '13500000005') => ticket({ category: 'complaint', ...who(phone), state: 'received', timeline: [created(iso)] });
+    const first = at('2026-10-27T10:00:00');
+    const exactly = at('2026-11-26T10:00:00'); // 30 × 24 h later
+    const range = { from: cst('2026-11-26T00:00:00'), to: cst('2026-11-27T00:00:00'), now: RANGE.now };
+    expect(computeTicketKpiBreakdown([first, exactly], range, {}).total.repeatComplaints).toEqual(r(1, 1));
+    const later = ticket({ ...exactly, timeline: [{ ...created('2026-11-26T10:00:00'), at: new Date(cst('2026-11-26T10:00:00').getTime() + 1) }], createdAt: new Date(cst('2026-11-26T10:00:00').getTime() + 1) });
+    expect(computeTicketKpiBreakdown([first, later], range, {}).total.repeatComplaints).toEqual(r(0, 1));
+    expect(computeTicketKpiBreakdown([first, later], range, { repeatWindowDays: 31 }).total.repeatComplaints).toEqual(r(1, 1));
+    // another caller, or another category at another address: not a repeat
+    expect(computeTicketKpiBreakdown([at('2026-11-25T10:00:00', '13500000006'), exactly], range, {}).total.repeatComplaints).toEqual(r(0, 1));
+    const otherCategory = ticket({ ...at('2026-11-25T10:00:00'), category: 'help', address: '别处某街某号' });
+    expect(computeTicketKpiBreakdown([otherCategory, exactly], range, {}).total.repeatComplaints).toEqual(r(0, 1));
+    // two repeats the same day: both count once each
+    expect(computeTicketKpiBreakdown([first, exactly, at('2026-11-26T11:00:00')], range, {}).total.repeatComplaints).toEqual(r(2, 2));
+  });
+
+  it('caller and address normalisation', () => {
+    expect(normalisePhone('+86 138-0000-0001')).toBe('13800000001');
+    expect(normalisePhone('8613800000001')).toBe('13800000001');
+    expect(normalisePhone('0372-5123456')).toBe('03725123456');
+    expect(normalisePhone('')).toBe('');
+    expect(normalisePhone(null)).toBe('');
+    expect(normaliseAddress(' 中华路 8 号。')).toBe('中华路8号');
+    expect(normaliseAddress('无')).toBe('');
+  });
+
+  it('buckets in city time: day, ISO week from Monday, month', () => {
+    const late = new Date('2026-11-29T17:30:00Z'); // Monday 2026-11-30 01:30 in Anyang
+    expect(bucketOf(late, 'day', 480)).toBe('2026-11-30');
+    expect(bucketOf(late, 'day', 0)).toBe('2026-11-29');
+    expect(bucketOf(late, 'week', 480)).toBe('2026-11-30');
+    expect(bucketOf(new Date('2026-11-29T15:59:59.999Z'), 'week', 480)).toBe('2026-11-23'); // Sunday 23:59:59.999
+    expect(bucketOf(new Date('2026-11-30T16:00:00Z'), 'month', 480)).toBe('2026-12-01');
+    expect(bucketRange('2026-12-01', 'month', 480)).toEqual({ from: new Date('2026-11-30T16:00:00Z'), to: new Date('2026-12-31T16:00:00Z') });
+    expect(bucketRange('2026-11-30', 'week', 480).to).toEqual(new Date('2026-12-06T16:00:00Z'));
   });
 });

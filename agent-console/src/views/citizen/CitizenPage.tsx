@@ -1,8 +1,8 @@
 /**
  * The public online-complaint page (网上诉求, issue #5 item 7) for citizens filing without a
  * login, with a large-text mode for elderly users (适老化): 20 px text, 48 px controls, kept for
- * the next visit. It posts to POST /api/public/tickets (issue #6, online channels); while the
- * server does not offer that route the page says so and gives the hotline number instead.
+ * the next visit. It posts to POST /api/public/complaints (server/src/intake, issue #6); if the
+ * server refuses (rate limit, CAPTCHA) the page says so and gives the hotline number instead.
  */
 import { Alert, Button, Card, Checkbox, ConfigProvider, Form, Input, Radio, Result, Space, Switch, Typography } from 'antd';
 import { useState } from 'react';
@@ -54,18 +54,18 @@ export default function CitizenPage() {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ number: string }>('/public/tickets', {
+      const r = await api<{ number: string }>('/public/complaints', {
         method: 'POST',
         idempotencyKey: key,
         expect401: true,
         body: {
           channel: 'web',
-          caller: { name: v.anonymous ? null : (v.name ?? null), phone: v.phone.trim(), anonymous: !!v.anonymous },
           category: v.category,
-          urgency: 'normal',
           address: v.address,
           content: v.content,
-          confidential: false,
+          phone: v.phone.trim(),
+          anonymous: !!v.anonymous,
+          ...(v.anonymous || !v.name ? {} : { name: v.name }),
         },
       });
       setFiled(r.number);

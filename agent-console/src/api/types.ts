@@ -1,4 +1,6 @@
 /** The shapes the console reads from the API (server presenters; only what the UI uses). */
+/** The socket messages and the caller card: the server's typed contract, not a copy. */
+export type { CallerCard, CallEventMessage, TicketEventMessage } from '../../../server/src/realtime/contract';
 export type Role = 'agent' | 'window' | 'department' | 'supervisor' | 'admin';
 export const CATEGORIES = ['consultation', 'help', 'complaint', 'report', 'suggestion', 'praise'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -174,21 +176,6 @@ export interface AgentStatus {
   callId: string | null;
 }
 
-/** `call.answered` payload (server/src/calls/engine.ts CallerCard). */
-export interface CallerCard {
-  callId: string;
-  fromNumber: string;
-  displayName: string;
-  line: string;
-  lineName: string;
-  elderly: boolean;
-  repeatCaller: boolean;
-  fromGateway: string | null;
-  gatewayReference: string | null;
-  earlierTickets: { id: string; number: string; state: string; category: string; createdAt: string; summary: string }[];
-  answeredAt: string;
-}
-
 export interface TransferOutcome {
   callId: string;
   target: string;
@@ -310,20 +297,3 @@ export interface CallRecord {
   [k: string]: unknown;
 }
 
-export interface TicketEventMessage {
-  eventId: string;
-  type: string;
-  ticketId: string;
-  number: string;
-  version: number;
-  state: string;
-  leadDepartmentId: string | null;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-export interface CallEventMessage {
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}

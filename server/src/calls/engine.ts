@@ -32,6 +32,7 @@ import {
   type Strategy,
 } from './acd.js';
 import { AgentConflictError, type AcdStore } from './acd-store.js';
+import type { CallerCard } from '../realtime/contract.js';
 import { newCallDoc, type CallStore } from './call-store.js';
 import type { CallDoc, CallTransfer } from './model.js';
 import {
@@ -52,20 +53,7 @@ export const DEFAULT_GROUP = 'main';
 export type CallOfferedEvent = Omit<CallOffered, 'fromGateway' | 'gatewayReference'> & { fromGateway?: string | null; gatewayReference?: string | null };
 export type CallAbandonedEvent = CallAbandoned;
 
-/** The caller card popped on the agent's console when a call is answered (issue 4 item 5). */
-export interface CallerCard {
-  callId: string;
-  fromNumber: string;
-  displayName: string;
-  line: string;
-  lineName: string;
-  elderly: boolean;
-  repeatCaller: boolean;
-  fromGateway: string | null;
-  gatewayReference: string | null;
-  earlierTickets: { id: string; number: string; state: string; category: string; createdAt: string; summary: string }[];
-  answeredAt: string;
-}
+export type { CallerCard };
 
 /** Realtime notifications (rooms as in realtime/gateway.ts). */
 export type CallNotifier = (rooms: string[], event: string, payload: Record<string, unknown>) => void;

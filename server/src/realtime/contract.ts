@@ -25,6 +25,21 @@ export interface CallEventMessage {
   data: Record<string, unknown>;
 }
 
+/** The caller card popped on the agent's console when a call is answered (`call.answered`, issue 4 item 5). */
+export interface CallerCard {
+  callId: string;
+  fromNumber: string;
+  displayName: string;
+  line: string;
+  lineName: string;
+  elderly: boolean;
+  repeatCaller: boolean;
+  fromGateway: string | null;
+  gatewayReference: string | null;
+  earlierTickets: { id: string; number: string; state: string; category: string; createdAt: string; summary: string }[];
+  answeredAt: string;
+}
+
 export interface ServerToClient {
   'ticket.event': (msg: TicketEventMessage) => void;
   'call.event': (msg: CallEventMessage) => void;

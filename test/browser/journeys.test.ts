@@ -39,6 +39,9 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
   async function command(page: Page, name: string, text?: string): Promise<void> {
     await page.locator(`[data-command="${name}"]`).click();
     const dialog = page.getByRole('dialog').last();
+    await dialog.waitFor();
+    // after the opening animation, as a person would: a click during it can be lost under load
+    await expect.poll(async () => (await dialog.getAttribute('class')) ?? '', { timeout: 15_000 }).not.toMatch(/ant-zoom/);
     if (text) await dialog.locator('textarea').first().fill(text);
     await dialog.getByRole('button', { name: /确\s*定/ }).click();
   }

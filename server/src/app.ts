@@ -474,6 +474,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
       await callWorker?.close();
+      calls.close(); // no call events any more: drop a coalesced acd.changed still waiting
       await Promise.all([notifications.close(), regulatorPush.close()]);
       await records.stop();
       await timers.close();

@@ -176,6 +176,12 @@ export class CallEngine {
     this.acdChanged = pending;
   }
 
+  /** Drop a coalesced acd.changed still waiting (before the sockets and Redis close). */
+  close(): void {
+    if (this.acdChanged) clearTimeout(this.acdChanged.timer);
+    this.acdChanged = null;
+  }
+
   private notify(rooms: string[], event: string, payload: Record<string, unknown>): void {
     try {
       this.deps.notify?.(rooms, event, payload);

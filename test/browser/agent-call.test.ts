@@ -15,7 +15,7 @@ import { CALL_EVENTS_QUEUE, commandsQueueName, type RingCommand, type TransferCo
 import { createBullmqPublisher, type CallEventPublisher } from '../../telephony/src/call-events.js';
 import { serviceUrls, startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, SHOTS, textOf, visible } from './browser.js';
+import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
@@ -95,7 +95,9 @@ describe.skipIf(!hasBrowser)('agent console: a call from pop to 110', () => {
 
     // 转110: confirmation, command to telephony, outcome from telephony shown on the card
     await page.getByTestId('transfer-110').click();
-    await page.getByRole('button', { name: '确认转 110' }).click();
+    const confirm = await settledDialog(page.getByRole('dialog', { name: '确认转接 110？' }));
+    await confirm.getByRole('button', { name: '确认转 110' }).click();
+    await confirm.waitFor({ state: 'hidden', timeout: 15_000 });
     const transfer = await until('transfer command', async () => (await jobs<TransferCommand>('transfer')).find((j) => j.data.callId === callId) ?? null);
     expect(transfer.data).toMatchObject({ target: '110', by: 'agent1' });
     await textOf(page.getByTestId('transfer-outcome')).toContain('转接中');

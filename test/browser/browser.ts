@@ -59,6 +59,16 @@ export function launch(): Promise<Browser> {
 export const visible = (l: Locator, timeout = 15_000): Promise<void> => l.waitFor({ state: 'visible', timeout });
 export const textOf = (l: Locator, timeout = 15_000) => expect.poll(async () => (await l.textContent())?.trim(), { timeout });
 
+/**
+ * The dialog once its opening animation has ended, as a person would see it: a click during
+ * antd's zoom-in can be lost on a loaded machine (it was, in CI, twice).
+ */
+export async function settledDialog(dialog: Locator): Promise<Locator> {
+  await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+  await expect.poll(async () => (await dialog.getAttribute('class')) ?? '', { timeout: 15_000 }).not.toMatch(/ant-zoom/);
+  return dialog;
+}
+
 export async function newPage(browser: Browser): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
   const page = await ctx.newPage();

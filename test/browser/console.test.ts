@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login as loginAs, newPage as openPage, ROOT, SHOTS, textOf, visible } from './browser.js';
+import { ensureConsoleBuild, hasBrowser, launch, login as loginAs, newPage as openPage, ROOT, settledDialog, SHOTS, textOf, visible } from './browser.js';
 
 /** Navigation timing of the page (no DOM types in the root tsconfig). */
 interface NavTiming {
@@ -146,7 +146,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     await page.bringToFront();
     await inbox.getByRole('button', { name: `办理工单 ${live.number}` }).click();
     await page.locator('[data-command="sign"]').click();
-    await page.getByRole('dialog').last().getByRole('button', { name: /确\s*定/ }).click();
+    await (await settledDialog(page.getByRole('dialog').last())).getByRole('button', { name: /确\s*定/ }).click();
     await visible(page.locator('.ant-drawer').getByText('办理中')); // the drawer shows the new state
     await page.screenshot({ path: resolve(SHOTS, 'department-drawer.png') });
     // the other tab converges on the new version (state 办理中) without a reload

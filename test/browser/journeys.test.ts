@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, SHOTS, visible } from './browser.js';
+import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
 
 describe.skipIf(!hasBrowser)('console journeys across roles', () => {
   let t: TestApp;
@@ -38,10 +38,7 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
   /** Run a command in the drawer's dialog: open it, fill the textarea if asked, confirm. */
   async function command(page: Page, name: string, text?: string): Promise<void> {
     await page.locator(`[data-command="${name}"]`).click();
-    const dialog = page.getByRole('dialog').last();
-    await dialog.waitFor();
-    // after the opening animation, as a person would: a click during it can be lost under load
-    await expect.poll(async () => (await dialog.getAttribute('class')) ?? '', { timeout: 15_000 }).not.toMatch(/ant-zoom/);
+    const dialog = await settledDialog(page.getByRole('dialog').last());
     if (text) await dialog.locator('textarea').first().fill(text);
     await dialog.getByRole('button', { name: /确\s*定/ }).click();
   }
@@ -108,7 +105,7 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await visible(row);
     await row.getByRole('button', { name: /延期审批/ }).click();
     await page.locator('[data-command="decideExtension"]').click();
-    const dialog = page.getByRole('dialog').last();
+    const dialog = await settledDialog(page.getByRole('dialog').last());
     await dialog.getByRole('switch', { name: '同意' }).waitFor();
     expect(await dialog.getByRole('switch', { name: '同意' }).getAttribute('aria-checked')).toBe('true');
     await page.screenshot({ path: resolve(SHOTS, 'wallboard-extension.png') });

@@ -33,7 +33,7 @@ import { buildGatewayTable } from '../../telephony/src/gateways.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 import { describeRun, freeUdpPort, runSipp, type SippRun } from '../telephony/sipp.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, SHOTS, textOf, visible } from './browser.js';
+import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
 
 const ADAPTER_IP = '127.0.0.1';
 const CALLER_IP = '127.0.0.12';
@@ -141,7 +141,7 @@ describe.skipIf(!hasBrowser)('agent console with real SIP: SIPp call, pop, ticke
     await page.getByTestId('transfer-110').click();
     const confirm = page.getByRole('dialog', { name: '确认转接 110？' });
     await visible(confirm.getByText(`将来电 ${CALLER} 转接至公安 110`));
-    await expect.poll(async () => (await confirm.getAttribute('class')) ?? '', { timeout: 15_000 }).not.toMatch(/ant-zoom/);
+    await settledDialog(confirm);
     await confirm.getByRole('button', { name: '确认转 110' }).click();
     return confirm;
   }

@@ -137,44 +137,39 @@ export interface AllTicketKpis extends TicketKpis {
   repeatComplaints: Ratio;
 }
 
-interface Counts {
-  dispatched: number;
-  dispatchedInTime: number;
-  returned: number;
-  extended: number;
-  repliesDue: number;
-  repliesOnTime: number;
-  completionsDue: number;
-  completionsOnTime: number;
-  rectifyDue: number;
-  rectifyOnTime: number;
-  ratings: Record<RatingRecord['level'], number>;
-  closed: number;
-  closedRated: number;
-  intakes: number;
-  repeats: number;
+/** Every count the KPIs are made of; the rating levels count ratings given. */
+export const COUNTERS = [
+  'dispatched',
+  'dispatchedInTime',
+  'returned',
+  'extended',
+  'repliesDue',
+  'repliesOnTime',
+  'completionsDue',
+  'completionsOnTime',
+  'rectifyDue',
+  'rectifyOnTime',
+  'very_satisfied',
+  'satisfied',
+  'basically_satisfied',
+  'dissatisfied',
+  'very_dissatisfied',
+  'closed',
+  'closedRated',
+  'intakes',
+  'repeats',
+] as const;
+export type Counter = (typeof COUNTERS)[number];
+export type Counts = Record<Counter, number>;
+
+export const emptyCounts = (): Counts => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counts;
+
+const isEmpty = (c: Counts): boolean => COUNTERS.every((k) => c[k] === 0);
+
+/** a += b */
+export function addCounts(a: Counts, b: Partial<Counts>): void {
+  for (const k in b) a[k as Counter] += b[k as Counter]!;
 }
-
-const emptyCounts = (): Counts => ({
-  dispatched: 0,
-  dispatchedInTime: 0,
-  returned: 0,
-  extended: 0,
-  repliesDue: 0,
-  repliesOnTime: 0,
-  completionsDue: 0,
-  completionsOnTime: 0,
-  rectifyDue: 0,
-  rectifyOnTime: 0,
-  ratings: { very_satisfied: 0, satisfied: 0, basically_satisfied: 0, dissatisfied: 0, very_dissatisfied: 0 },
-  closed: 0,
-  closedRated: 0,
-  intakes: 0,
-  repeats: 0,
-});
-
-const isEmpty = (c: Counts): boolean =>
-  Object.entries(c).every(([k, v]) => (k === 'ratings' ? Object.values(c.ratings).every((n) => n === 0) : v === 0));
 
 export const ratio = (numerator: number, denominator: number): Ratio => ({ numerator, denominator, rate: denominator === 0 ? null : numerator / denominator });
 
@@ -212,6 +207,71 @@ export function completionOutcome(tk: Pick<KpiTicket, 'state' | 'closure' | 'dea
 }
 
 const handledClosure = (kind: ClosureKind): boolean => kind !== 'out_of_scope' && kind !== 'closed_by_hotline';
+
+// ----- events ---------------------------------------------------------------------------------
+
+/**
+ * One counted event of a ticket: its instant, the department it is attributed to and what it
+ * adds. Every KPI above is a sum of these over the events whose instant is in the range (the
+ * accumulator) — or over the city days the range covers (the daily roll-up, kpi-rollup.ts).
+ * Repeat complaints are the exception: they compare tickets, so `repeats` is added by whoever
+ * knows (the accumulator's sort, or the roll-up's caller index).
+ */
+export interface KpiEvent {
+  at: number;
+  dept: string | null;
+  counts: Partial<Counts>;
+}
+
+/**
+ * The counted events of a ticket as of `now` (an open clock is counted late at its due time
+ * once that has passed). Intake (受理) is one event with `intakes: 1`; praise is not counted.
+ */
+export function kpiEvents(tk: KpiTicket, now: Date): KpiEvent[] {
+  const out: KpiEvent[] = [];
+  // Dispatches, and what followed each one until the next (return, approved extension).
+  let receivedAt: number = t(tk.createdAt);
+  const tl = [...(tk.timeline ?? [])].sort((a, b) => t(a.at) - t(b.at));
+  for (let i = 0; i < tl.length; i++) {
+    const e = tl[i]!;
+    if (e.action !== 'dispatch') {
+      if (e.to === 'received') receivedAt = t(e.at);
+      continue;
+    }
+    const lead = typeof e.data?.leadDepartmentId === 'string' ? e.data.leadDepartmentId : null;
+    const counts: Partial<Counts> = { dispatched: 1 };
+    for (let j = i + 1; j < tl.length && tl[j]!.action !== 'dispatch'; j++) {
+      const f = tl[j]!;
+      if (f.action === 'return') counts.returned = 1;
+      if (f.action === 'decideExtension' && f.data?.approve === true) counts.extended = 1;
+    }
+    if (t(e.at) - receivedAt <= DISPATCH_HOURS[tk.urgency] * 3_600_000) counts.dispatchedInTime = 1;
+    out.push({ at: t(e.at), dept: lead, counts });
+  }
+
+  const dept = tk.leadDepartmentId;
+  const clock = (m: Milestone | undefined, due: 'repliesDue' | 'rectifyDue', onTime: 'repliesOnTime' | 'rectifyOnTime'): void => {
+    if (!m || m.cancelledAt) return;
+    if (m.doneAt) out.push({ at: t(m.doneAt), dept, counts: t(m.doneAt) <= t(m.dueAt) ? { [due]: 1, [onTime]: 1 } : { [due]: 1 } });
+    // still open: late once its due time has passed, counted at the due time
+    else if (t(m.dueAt) <= now.getTime()) out.push({ at: t(m.dueAt), dept, counts: { [due]: 1 } });
+  };
+  clock(tk.deadlines?.reply, 'repliesDue', 'repliesOnTime');
+  clock(tk.deadlines?.rectify, 'rectifyDue', 'rectifyOnTime');
+  for (const rating of tk.ratings ?? []) out.push({ at: t(rating.at), dept, counts: { [rating.level]: 1 } });
+  if (tk.state === 'closed' && tk.closure && handledClosure(tk.closure.kind)) {
+    const counts: Partial<Counts> = { closed: 1 };
+    if ((tk.ratings ?? []).some((x) => x.round === tk.round)) counts.closedRated = 1;
+    const completion = completionOutcome(tk);
+    if (completion) {
+      counts.completionsDue = 1;
+      if (completion === 'on_time') counts.completionsOnTime = 1;
+    }
+    out.push({ at: t(tk.closure.at), dept, counts });
+  }
+  if (tk.category !== 'praise') out.push({ at: t(tk.createdAt), dept, counts: { intakes: 1 } });
+  return out;
+}
 
 // ----- groups ---------------------------------------------------------------------------------
 
@@ -368,7 +428,7 @@ export class TicketKpiAccumulator {
   }
 
   /** -2: out of scope; -1: the total only (no dimensions); else the group's index. */
-  private groupOf(tk: KpiTicket, dept: string | null, at: Date): number {
+  private groupOf(tk: { category?: Category | null; channel?: Channel | null }, dept: string | null, at: Date): number {
     if (this.departmentId !== null && dept !== this.departmentId) return -2;
     if (this.dims.length === 0) return -1;
     const key: GroupKey = {};
@@ -408,84 +468,30 @@ export class TicketKpiAccumulator {
     return group === -2 ? [] : group === -1 ? this.totalOnly : this.groups[group]!.list;
   }
 
-  private countsOf(tk: KpiTicket, dept: string | null, at: Date): readonly Counts[] {
-    return this.listOf(this.groupOf(tk, dept, at));
-  }
-
   add(tk: KpiTicket): void {
-    const r = this.range;
-    // Dispatches, and what followed each one until the next (return, approved extension).
-    let receivedAt: number = t(tk.createdAt);
-    const tl = [...(tk.timeline ?? [])].sort((a, b) => t(a.at) - t(b.at));
-    for (let i = 0; i < tl.length; i++) {
-      const e = tl[i]!;
-      if (e.action !== 'dispatch') {
-        if (e.to === 'received') receivedAt = t(e.at);
-        continue;
-      }
-      if (!inRange(e.at, r)) continue;
-      const lead = typeof e.data?.leadDepartmentId === 'string' ? e.data.leadDepartmentId : null;
-      let returned = false;
-      let extended = false;
-      for (let j = i + 1; j < tl.length && tl[j]!.action !== 'dispatch'; j++) {
-        const f = tl[j]!;
-        if (f.action === 'return') returned = true;
-        if (f.action === 'decideExtension' && f.data?.approve === true) extended = true;
-      }
-      const inTime = t(e.at) - receivedAt <= DISPATCH_HOURS[tk.urgency] * 3_600_000;
-      for (const c of this.countsOf(tk, lead, new Date(e.at))) {
-        c.dispatched += 1;
-        if (inTime) c.dispatchedInTime += 1;
-        if (returned) c.returned += 1;
-        if (extended) c.extended += 1;
-      }
-    }
-
-    const dept = tk.leadDepartmentId;
-    const replyClock = tk.deadlines?.reply;
-    const reply = clockOutcome(replyClock, r);
-    if (reply) {
-      for (const c of this.countsOf(tk, dept, clockAt(replyClock!))) {
-        c.repliesDue += 1;
-        if (reply === 'on_time') c.repliesOnTime += 1;
-      }
-    }
-    const rectifyClock = tk.deadlines?.rectify;
-    const rectify = clockOutcome(rectifyClock, r);
-    if (rectify) {
-      for (const c of this.countsOf(tk, dept, clockAt(rectifyClock!))) {
-        c.rectifyDue += 1;
-        if (rectify === 'on_time') c.rectifyOnTime += 1;
-      }
-    }
-    for (const rating of tk.ratings ?? []) {
-      if (!inRange(rating.at, r)) continue;
-      for (const c of this.countsOf(tk, dept, new Date(rating.at))) c.ratings[rating.level] += 1;
-    }
-    if (tk.state === 'closed' && tk.closure && inRange(tk.closure.at, r) && handledClosure(tk.closure.kind)) {
-      const rated = (tk.ratings ?? []).some((x) => x.round === tk.round);
-      const completion = completionOutcome(tk);
-      for (const c of this.countsOf(tk, dept, new Date(tk.closure.at))) {
-        c.closed += 1;
-        if (rated) c.closedRated += 1;
-        if (completion) {
-          c.completionsDue += 1;
-          if (completion === 'on_time') c.completionsOnTime += 1;
-        }
-      }
+    const from = t(this.range.from);
+    const to = t(this.range.to);
+    for (const ev of kpiEvents(tk, this.range.now)) {
+      if (ev.at < from || ev.at >= to) continue;
+      for (const c of this.listOf(this.groupOf(tk, ev.dept, new Date(ev.at)))) addCounts(c, ev.counts);
     }
     this.addIntake(tk);
   }
 
+  /**
+   * Counts already summed elsewhere (a daily roll-up): attributed to `dept`, grouped by the
+   * ticket dimensions and the instant `at` (any instant of the roll-up's day).
+   */
+  addCounts(dims: { departmentId: string | null; category: Category | null; channel: Channel | null }, at: Date, counts: Partial<Counts>): void {
+    for (const c of this.listOf(this.groupOf(dims, dims.departmentId, at))) addCounts(c, counts);
+  }
+
+  /** Remember an intake for repeat complaints (its `intakes` count is one of its events). */
   private addIntake(tk: KpiTicket): void {
     if (tk.category === 'praise') return;
     const at = t(tk.createdAt);
     if (at < t(this.range.from) - this.windowMs || at >= t(this.range.to)) return;
-    let group = -2;
-    if (at >= t(this.range.from)) {
-      group = this.groupOf(tk, tk.leadDepartmentId, new Date(at));
-      for (const c of this.listOf(group)) c.intakes += 1;
-    }
+    const group = at >= t(this.range.from) ? this.groupOf(tk, tk.leadDepartmentId, new Date(at)) : -2;
     const phone = normalisePhone(tk.caller?.phone);
     if (!phone) return;
     const address = normaliseAddress(tk.address);
@@ -533,21 +539,27 @@ export class TicketKpiAccumulator {
   }
 }
 
-function kpisOf(c: Counts): AllTicketKpis {
-  const { very_satisfied: vs, satisfied: s, basically_satisfied: bs } = c.ratings;
-  const rated = Object.values(c.ratings).reduce((a, b) => a + b, 0);
+export function kpisOf(c: Counts): AllTicketKpis {
+  const ratings: Record<RatingRecord['level'], number> = {
+    very_satisfied: c.very_satisfied,
+    satisfied: c.satisfied,
+    basically_satisfied: c.basically_satisfied,
+    dissatisfied: c.dissatisfied,
+    very_dissatisfied: c.very_dissatisfied,
+  };
+  const rated = Object.values(ratings).reduce((a, b) => a + b, 0);
   return {
     timelyDispatch: ratio(c.dispatchedInTime, c.dispatched),
     onTimeReply: ratio(c.repliesOnTime, c.repliesDue),
     onTimeCompletion: ratio(c.completionsOnTime, c.completionsDue),
-    satisfaction: ratio(vs + s + bs, rated),
-    satisfactionStrict: ratio(vs + s, rated),
+    satisfaction: ratio(c.very_satisfied + c.satisfied + c.basically_satisfied, rated),
+    satisfactionStrict: ratio(c.very_satisfied + c.satisfied, rated),
     ratingCoverage: ratio(c.closedRated, c.closed),
     rectificationOnTime: ratio(c.rectifyOnTime, c.rectifyDue),
     returnRate: ratio(c.returned, c.dispatched),
     extensionRate: ratio(c.extended, c.dispatched),
     repeatComplaints: ratio(c.repeats, c.intakes),
-    ratings: { ...c.ratings },
+    ratings,
   };
 }
 

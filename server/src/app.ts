@@ -67,6 +67,7 @@ import { JOB_DEFAULTS, startTicketEventWorker, toMessage, type TicketEventHandle
 import { createGateway, endSession, ticketRooms, type Io } from './realtime/gateway.js';
 import { createLogger } from './shared/logger.js';
 import { maskDeep } from './shared/phone.js';
+import { KpiRollup } from './stats/kpi-rollup.js';
 import { statsRoutes } from './stats/routes.js';
 import { exportRoutes } from './exports/routes.js';
 import { DuplicateIndex } from './duplicates/index.js';
@@ -122,6 +123,8 @@ export interface App {
   outbox: OutboxPublisher;
   timers: DeadlineTimers;
   store: DeadlineStore;
+  /** the daily KPI roll-ups */
+  kpis: KpiRollup;
   models: ReturnType<typeof ticketModels> & ReturnType<typeof directoryModels>;
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
@@ -157,6 +160,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const ferretdb = 'ferretdbVersion' in buildInfo;
   // call records: live in Redis, written behind to MongoDB (on FerretDB only finished calls: call-store.ts)
   const records = new CallStore({ redis, prefix: env.QUEUE_PREFIX, Call, log, flushDelayMs: env.CDR_FLUSH_DELAY_MS, flushLive: !ferretdb });
+  // daily KPI roll-ups (issue #6 item 5): kept by the ticket-events worker, read by the KPI routes
+  const kpiRollup = new KpiRollup({ db: mongo.db!, redis, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, log, clock, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE) });
   const tickets = new TicketService({
     models: tm,
     directory: dir,
@@ -334,10 +339,10 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const duplicates = new DuplicateIndex(redis, env.QUEUE_PREFIX, tm.Ticket);
   duplicateRoutes(api, { tickets, index: duplicates });
-  exportRoutes(api, { tickets, Ticket: tm.Ticket, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  exportRoutes(api, { tickets, Ticket: tm.Ticket, rollup: kpiRollup, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   ratingRoutes(api, { ratings: new RatingService({ tokens: ratingTokens, tickets, clock }), ivrApiKey: env.IVR_API_KEY });
   regulatorRoutes(api, { Delivery });
-  statsRoutes(api, { Ticket: tm.Ticket, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  statsRoutes(api, { Ticket: tm.Ticket, rollup: kpiRollup, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(doc);
@@ -377,6 +382,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const indexDuplicates: TicketEventHandler = async (job, ticket) => {
     if (job.type === 'ticket.created' && ticket) await duplicates.add(ticket);
   };
+  // Every event updates the ticket's KPI facts and the daily roll-ups (stats/kpi-rollup.ts) —
+  // before consoles hear of it, so a wallboard that refetches on the event sees it counted.
+  const rollupKpis: TicketEventHandler = (job) => kpiRollup.handler(job);
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {
     if (ticket) await timers.sync(ticket);
@@ -387,7 +395,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(opts.handlers ?? [])],
+        handlers: [syncTimers, rollupKpis, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(opts.handlers ?? [])],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })
@@ -428,6 +436,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     outbox,
     timers,
     store,
+    kpis: kpiRollup,
     models: { ...tm, ...dir },
     async listen(port = env.PORT, host = env.HOST) {
       // Start-up pass: side effects a crashed process wrote but never published go out now.
@@ -451,6 +460,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
         records.start();
+        // roll-ups of this definition version never completed (first start, new version): rebuilt in the background
+        await kpiRollup.start();
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
         timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
@@ -474,6 +485,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
       await callWorker?.close();
+      await kpiRollup.close();
       calls.close(); // no call events any more: drop a coalesced acd.changed still waiting
       await Promise.all([notifications.close(), regulatorPush.close()]);
       await records.stop();

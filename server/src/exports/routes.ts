@@ -12,6 +12,7 @@ import ExcelJS from 'exceljs';
 import type { Model } from 'mongoose';
 import type { DepartmentDoc } from '../directory/model.js';
 import type { ApiRouter } from '../http/router.js';
+import type { KpiRollup } from '../stats/kpi-rollup.js';
 import { departmentScope, kpiQuery, ticketKpiReport } from '../stats/routes.js';
 import { rangeOf } from '../stats/range.js';
 import type { AllTicketKpis, Ratio } from '../stats/ticket-kpis.js';
@@ -24,6 +25,8 @@ import { LEDGER_COLUMNS, LEDGER_PROJECTION, ledgerRow, type LedgerColumn, type L
 export interface ExportRouteDeps {
   tickets: TicketService;
   Ticket: Model<TicketDoc>;
+  /** the KPI roll-ups (null: KPIs always read the tickets) */
+  rollup: KpiRollup | null;
   Department: Model<DepartmentDoc>;
   utcOffsetMinutes: number;
   clock: () => Date;
@@ -168,7 +171,7 @@ export function exportRoutes(api: ApiRouter, deps: ExportRouteDeps): void {
         const now = deps.clock();
         const { from, to } = rangeOf(query, now, deps.utcOffsetMinutes);
         const departmentId = departmentScope(actor as Actor, query.departmentId);
-        const report = await ticketKpiReport(deps.Ticket, { from, to, now }, departmentId);
+        const report = await ticketKpiReport(deps, { from, to, now }, departmentId, query.source);
         const name = await departmentNames(deps.Department);
         const out = sheetWriter(res, format, '绩效指标', KPI_COLUMNS, `12345绩效台账-${stamp(from, deps.utcOffsetMinutes)}-${stamp(to, deps.utcOffsetMinutes)}`);
         await out.add(kpiRow(departmentId ? name(departmentId) : '全市合计', report.total));

@@ -17,6 +17,7 @@ import type { ApiRouter } from '../http/router.js';
 import type { TicketDoc } from '../tickets/model.js';
 import type { Actor } from '../tickets/types.js';
 import { CATEGORIES, OPEN_STATES, type Category } from '../tickets/vocabulary.js';
+import type { KpiRollup } from './kpi-rollup.js';
 import { instantParam, rangeOf } from './range.js';
 import {
   BUCKETS,
@@ -72,17 +73,48 @@ export async function streamTicketKpis(Ticket: Model<TicketDoc>, range: KpiRange
   return acc.result();
 }
 
+/** Where a KPI report comes from: the daily roll-ups (whole city days) or a scan of the tickets. */
+export const KPI_SOURCES = ['auto', 'rollup', 'scan'] as const;
+export type KpiSource = (typeof KPI_SOURCES)[number];
+
+export interface KpiReadDeps {
+  Ticket: Model<TicketDoc>;
+  /** the roll-ups (null: always scan) */
+  rollup: KpiRollup | null;
+}
+
+/**
+ * The KPIs over the range: from the daily roll-ups when the range is whole city days and they
+ * are complete (`auto`, `rollup`), else by streaming the tickets (`scan`, or `auto` otherwise).
+ * Both give the same numbers (kpi-facts.ts); the roll-ups read a few hundred documents for a
+ * year, the scan every ticket that changed in it.
+ */
+export async function readTicketKpis(deps: KpiReadDeps, range: KpiRange, opts: KpiOptions, source: KpiSource = 'auto'): Promise<KpiBreakdown & { source: 'rollup' | 'scan' }> {
+  if (source !== 'scan' && deps.rollup) {
+    const b = await deps.rollup.read(range, opts);
+    if (b) return { ...b, source: 'rollup' };
+  }
+  if (source === 'rollup') {
+    throw validation('the roll-ups answer whole city days only, once built', [
+      { path: 'query.source', message: 'from and to must be city midnights (YYYY-MM-DD), and the roll-ups complete; use source=scan or auto', code: 'rollup_unavailable' },
+    ]);
+  }
+  return { ...(await streamTicketKpis(deps.Ticket, range, opts)), source: 'scan' };
+}
+
 /**
  * The ticket KPI report over [from, to): total and per lead department. Scope is applied per
- * event in the pure calculator (a dispatch belongs to the department it named). Used by
- * GET /api/kpis/tickets and the ledger export.
+ * event (a dispatch belongs to the department it named). Used by GET /api/kpis/tickets and the
+ * ledger export.
  */
-export async function ticketKpiReport(Ticket: Model<TicketDoc>, range: KpiRange, departmentId: string | null): Promise<TicketKpiReport> {
-  return departmentReport(await streamTicketKpis(Ticket, range, { departmentId, groupBy: ['department'] }));
+export async function ticketKpiReport(deps: KpiReadDeps, range: KpiRange, departmentId: string | null, source: KpiSource = 'auto'): Promise<TicketKpiReport & { source: 'rollup' | 'scan' }> {
+  const b = await readTicketKpis(deps, range, { departmentId, groupBy: ['department'] }, source);
+  return { ...departmentReport(b), source: b.source };
 }
 
 export interface StatsRouteDeps {
   Ticket: Model<TicketDoc>;
+  rollup: KpiRollup | null;
   User: Model<UserDoc>;
   /** every agent record of the ACD (Redis) */
   listAgents: () => Promise<AgentStatus[]>;
@@ -91,7 +123,10 @@ export interface StatsRouteDeps {
 }
 
 const rangeQuery = z.object({ from: instantParam.optional(), to: instantParam.optional() });
-export const kpiQuery = rangeQuery.extend({ departmentId: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a department id').optional() });
+export const kpiQuery = rangeQuery.extend({
+  departmentId: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a department id').optional(),
+  source: z.enum(KPI_SOURCES).default('auto'),
+});
 const DIMENSION = GROUP_DIMENSIONS.join('|');
 export const kpiBreakdownQuery = kpiQuery.extend({
   groupBy: z
@@ -220,14 +255,14 @@ export function statsRoutes(api: ApiRouter, deps: StatsRouteDeps): void {
     path: '/kpis/tickets',
     tag: 'kpis',
     summary:
-      'Ticket KPIs over [from, to) (default: today, city time): timely dispatch rate (及时转办率), on-time reply rate (按期回复率), on-time completion (按期办结率), satisfaction (满意率, and strict without 基本满意), rating coverage (评价覆盖率), on-time rectification of real-name bad ratings (差评按期整改率), return rate (退单率), extension rate (延期率), repeat complaints (重复投诉率: same caller phone with the same category or address within 30 days) — in total and per lead department. Each rate is `{ numerator, denominator, rate }` (rate null when nothing was due). Definitions: server/src/stats/ticket-kpis.ts (HOTLINE-RULES "KPI definitions"). Department users get their own department only.',
+      'Ticket KPIs over [from, to) (default: today, city time): timely dispatch rate (及时转办率), on-time reply rate (按期回复率), on-time completion (按期办结率), satisfaction (满意率, and strict without 基本满意), rating coverage (评价覆盖率), on-time rectification of real-name bad ratings (差评按期整改率), return rate (退单率), extension rate (延期率), repeat complaints (重复投诉率: same caller phone with the same category or address within 30 days) — in total and per lead department. Each rate is `{ numerator, denominator, rate }` (rate null when nothing was due). Definitions: server/src/stats/ticket-kpis.ts (HOTLINE-RULES "KPI definitions"). Department users get their own department only. `source`: auto (default) reads the daily roll-ups when from and to are city midnights, else the tickets; rollup or scan force one (both give the same numbers; `source` in the answer says which).',
     roles: ['supervisor', 'admin', 'department'],
     query: kpiQuery,
     async handler({ actor, query }) {
       const now = clock();
       const { from, to } = rangeOf(query, now, utcOffsetMinutes);
       const departmentId = departmentScope(actor, query.departmentId);
-      const report = await ticketKpiReport(Ticket, { from, to, now }, departmentId);
+      const report = await ticketKpiReport(deps, { from, to, now }, departmentId, query.source);
       return { from: from.toISOString(), to: to.toISOString(), departmentId, ...report };
     },
   });
@@ -245,7 +280,7 @@ export function statsRoutes(api: ApiRouter, deps: StatsRouteDeps): void {
       const { from, to } = rangeOf(query, now, utcOffsetMinutes);
       const departmentId = departmentScope(actor, query.departmentId);
       const groupBy = [...new Set(query.groupBy.split(','))] as GroupDimension[];
-      const report = await streamTicketKpis(Ticket, { from, to, now }, { departmentId, groupBy, bucket: query.bucket, utcOffsetMinutes });
+      const report = await readTicketKpis(deps, { from, to, now }, { departmentId, groupBy, bucket: query.bucket, utcOffsetMinutes }, query.source);
       if (report.groups.length > MAX_KPI_GROUPS) {
         throw validation(`${report.groups.length} groups: at most ${MAX_KPI_GROUPS}`, [
           { path: 'query.groupBy', message: `at most ${MAX_KPI_GROUPS} groups; narrow the range, group by fewer dimensions or use a coarser bucket`, code: 'too_big' },

@@ -2,22 +2,25 @@
  * The store of the daily KPI roll-ups (kpi-facts.ts explains what they are). Thin: MongoDB
  * single-document updates and one Redis script; works the same on MongoDB and FerretDB v1.
  *
- * On every ticket event (the ticket-events worker, at-least-once) the ticket's facts are
- * recomputed from the ticket as stored, and the difference to its last facts is added to its
- * days' and months' roll-ups:
+ * A ticket event (the ticket-events worker) only marks the ticket dirty in Redis (one script:
+ * a sorted set by first-dirty time and a revision per ticket). A drain in every worker process
+ * takes the dirty tickets after a short debounce — a burst of events on one ticket is one
+ * recompute — and for each:
  *
- *   1. under a per-ticket Redis lock, read the ticket's fact document (`kpi_facts_v1`, `_id` =
+ *   1. under a per-ticket Redis lock, reads the ticket's fact document (`kpi_facts_v1`, `_id` =
  *      ticket id); a delta left pending by a process that died is finished first;
- *   2. read the ticket, update the caller index (repeat complaints), compute the new facts;
- *   3. compare-and-set the fact document (its `rev`) to the new facts *with the delta pending*;
- *   4. add the delta to each roll-up document once: `$inc` with the op id pushed to `ops`,
+ *   2. reads the ticket, updates the caller index (repeat complaints), computes the new facts;
+ *      when they equal the stored ones (most events: sign, urge, notes) nothing is written;
+ *   3. compare-and-sets the fact document (its `rev`) to the new facts *with the delta pending*;
+ *   4. adds the delta to each roll-up document once: `$inc` with the op id pushed to `ops`,
  *      guarded by `ops: { $ne: op }` — a retry after a crash cannot count twice;
- *   5. clear the pending delta, then pull the op id from the roll-ups.
+ *   5. clears the pending delta, then pulls the op id from the roll-ups;
+ *   6. removes the ticket from the dirty set only if it was not marked again meanwhile.
  *
- * A process that dies anywhere leaves either nothing or a pending delta that the job's retry, the
- * next event of the ticket or the sweeper (ids of pending tickets in a Redis set) finishes. The
- * roll-ups are derived data: `rebuild()` recomputes every ticket (at start-up when the roll-ups
- * of this definition version were never completed; until then reports read the tickets).
+ * A process that dies anywhere leaves the ticket dirty, and the next drain (any process)
+ * finishes its pending delta and recomputes it. The roll-ups are derived data: `rebuild()`
+ * recomputes every ticket (at start-up when the roll-ups of this definition version were never
+ * completed; until then reports read the tickets; `npm run kpi:rebuild` after a Redis data loss).
  *
  * Repeat complaints: a Redis sorted set per caller key (hashed phone+category, phone+address) of
  * ticket ids scored by intake time, kept for the window. A ticket repeats when an earlier
@@ -103,12 +106,20 @@ table.insert(out, 1, rep)
 return out
 `;
 
+/** Mark a ticket dirty: KEYS dirty zset, revisions hash; ARGV ticket id, now ms. */
+const MARK = `redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)`;
+
+/** Done with a ticket: unless it was marked again since revision ARGV[2], it is clean. */
+const ACK = `if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then redis.call('ZREM', KEYS[1], ARGV[1]) redis.call('HDEL', KEYS[2], ARGV[1]) return 1 end return 0`;
+
 /** Release the lock only if it is still ours. */
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 type IndexRedis = Redis & {
   kpiRepeatIndex(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
   kpiUnlock(key: string, token: string): Promise<number>;
+  kpiMark(dirty: string, revs: string, ticketId: string, now: number): Promise<number>;
+  kpiAck(dirty: string, revs: string, ticketId: string, rev: string): Promise<number>;
 };
 
 const isDuplicateKey = (e: unknown): boolean => (e as { code?: number })?.code === 11000;
@@ -124,8 +135,13 @@ export interface KpiRollupOptions {
   repeatWindowDays?: number;
   /** how long a ticket's lock is held at most (a stuck holder is overtaken after it) */
   lockMs?: number;
-  /** how often pending deltas left by dead processes are looked for */
-  sweepEveryMs?: number;
+  /** how often dirty tickets are looked for, and how long after its first event a ticket waits (a burst is one recompute) */
+  drainEveryMs?: number;
+  debounceMs?: number;
+  /** tickets recomputed at once by one process */
+  concurrency?: number;
+  /** after a drain that changed roll-ups */
+  onChange?: () => void;
 }
 
 export class KpiRollup {
@@ -135,7 +151,8 @@ export class KpiRollup {
   private readonly redis: IndexRedis;
   private readonly windowMs: number;
   private readonly lockMs: number;
-  private sweeper: NodeJS.Timeout | null = null;
+  private drainer: NodeJS.Timeout | null = null;
+  private draining: Promise<number> | null = null;
   private rebuilding: Promise<void> | null = null;
   private complete = false;
   private closed = false;
@@ -150,6 +167,8 @@ export class KpiRollup {
     if (typeof r.kpiRepeatIndex !== 'function') {
       r.defineCommand('kpiRepeatIndex', { lua: REPEAT_INDEX });
       r.defineCommand('kpiUnlock', { numberOfKeys: 1, lua: UNLOCK });
+      r.defineCommand('kpiMark', { numberOfKeys: 2, lua: MARK });
+      r.defineCommand('kpiAck', { numberOfKeys: 2, lua: ACK });
     }
     this.redis = r;
   }
@@ -158,8 +177,12 @@ export class KpiRollup {
     return `${this.o.prefix}:kpi:v${ROLLUP_VERSION}:${name}`;
   }
 
-  private get pendingSet(): string {
-    return this.key('pending');
+  private get dirtySet(): string {
+    return this.key('dirty');
+  }
+
+  private get revisions(): string {
+    return this.key('dirty-rev');
   }
 
   /** Redis keys of the caller index: hashed, so no phone number is kept in a key. */
@@ -167,19 +190,19 @@ export class KpiRollup {
     return this.key(`rep:${createHash('sha256').update(k).digest('base64url').slice(0, 22)}`);
   }
 
-  /** Start the sweeper and, unless the roll-ups of this version are complete, a rebuild in the background. */
+  /** Start draining dirty tickets and, unless the roll-ups of this version are complete, a rebuild in the background. */
   async start(opts: { rebuild?: boolean } = {}): Promise<void> {
     const meta = await this.meta.findOne({ _id: `v${ROLLUP_VERSION}` });
     this.complete = meta?.complete === true;
     if (!this.complete && opts.rebuild !== false) this.rebuilding = this.rebuild().catch((err) => this.o.log.error({ err }, 'kpi roll-up rebuild failed; reports read the tickets'));
-    const every = this.o.sweepEveryMs ?? 30_000;
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.o.log.warn({ err }, 'kpi roll-up sweep failed')), every);
-    this.sweeper.unref();
+    this.drainer = setInterval(() => void this.drain().catch((err) => this.o.log.warn({ err }, 'kpi roll-up drain failed')), this.o.drainEveryMs ?? 200);
+    this.drainer.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.drainer) clearInterval(this.drainer);
+    await this.draining?.catch(() => undefined);
     await this.rebuilding?.catch(() => undefined);
   }
 
@@ -188,10 +211,62 @@ export class KpiRollup {
     return this.complete;
   }
 
-  /** The ticket-events handler: recompute the ticket's facts. */
+  /** The ticket-events handler: mark the ticket dirty (the drain recomputes it). */
   readonly handler = async (job: { ticketId: string }): Promise<void> => {
-    await this.recompute(job.ticketId);
+    await this.markDirty(job.ticketId);
   };
+
+  async markDirty(ticketId: string): Promise<void> {
+    await this.redis.kpiMark(this.dirtySet, this.revisions, ticketId, Date.now());
+  }
+
+  /** How many tickets wait to be recomputed (tests, monitoring). */
+  dirtyCount(): Promise<number> {
+    return this.redis.zcard(this.dirtySet);
+  }
+
+  /**
+   * Recompute the dirty tickets whose first mark is older than the debounce (one pass at a time
+   * per process; several processes share the work through the per-ticket locks). A ticket that
+   * fails stays dirty and is tried again a few seconds later. Returns how many were done.
+   */
+  drain(): Promise<number> {
+    if (this.draining) return this.draining;
+    this.draining = this.drainOnce().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<number> {
+    let done = 0;
+    let changed = false;
+    for (;;) {
+      if (this.closed) break;
+      const ids = await this.redis.zrangebyscore(this.dirtySet, '-inf', Date.now() - (this.o.debounceMs ?? 300), 'LIMIT', 0, 100);
+      if (ids.length === 0) break;
+      const revs = await this.redis.hmget(this.revisions, ...ids);
+      const queue = ids.map((id, i) => [id, revs[i] ?? ''] as const);
+      const work = async (): Promise<void> => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const [id, rev] = next;
+          try {
+            if (await this.recompute(id)) changed = true;
+            await this.redis.kpiAck(this.dirtySet, this.revisions, id, rev);
+            done += 1;
+          } catch (err) {
+            this.o.log.warn({ err, ticketId: id }, 'kpi facts of a ticket failed; retried shortly');
+            await this.redis.zadd(this.dirtySet, 'XX', Date.now() + 5_000, id);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: this.o.concurrency ?? 2 }, work));
+      if (ids.length < 100) break;
+    }
+    if (changed) this.o.onChange?.();
+    return done;
+  }
+
 
   private async withLock<T>(ticketId: string, f: () => Promise<T>): Promise<T> {
     const key = this.key(`lock:${ticketId}`);
@@ -249,12 +324,11 @@ export class KpiRollup {
     const next = ticketFacts(ticket, now, repeat, this.o.utcOffsetMinutes);
     const delta = factDelta(fact?.c ?? [], next);
     const sameKeys = old.length === keys.length && old.every((k) => keys.includes(k));
-    if (fact && delta.length === 0 && sameKeys && fact.v === ticket.version) return { changed: false, later };
+    if (fact && delta.length === 0 && sameKeys) return { changed: false, later };
 
     const rev = (fact?.rev ?? 0) + 1;
     const pending = delta.length > 0 ? { op: `${ticketId}:${rev}`, d: delta, at: now } : undefined;
     const doc: Omit<KpiFactDoc, '_id'> = { v: ticket.version, rev, c: next, rk: keys, at: now, ...(pending ? { pending } : {}) };
-    if (pending) await this.redis.sadd(this.pendingSet, ticketId);
     if (!fact) {
       try {
         await this.facts.insertOne({ _id: ticketId, ...doc });
@@ -289,24 +363,6 @@ export class KpiRollup {
     await this.facts.updateOne({ _id: ticketId, 'pending.op': op }, { $unset: { pending: '' } });
     // after the pending delta is gone, nothing can apply it again: the op ids may go
     await Promise.all([...incs.keys()].map((id) => this.rollups.updateOne({ _id: id }, { $pull: { ops: op } })));
-    await this.redis.srem(this.pendingSet, ticketId);
-  }
-
-  /** Finish deltas left pending by processes that died (their ticket ids are in a Redis set). */
-  async sweep(): Promise<number> {
-    const ids = await this.redis.srandmember(this.pendingSet, 200);
-    let done = 0;
-    for (const id of ids) {
-      if (this.closed) break;
-      await this.withLock(id, async () => {
-        const fact = await this.facts.findOne({ _id: id }, { projection: { pending: 1 } });
-        if (fact?.pending) {
-          await this.settle(id, fact.pending);
-          done += 1;
-        } else await this.redis.srem(this.pendingSet, id);
-      }).catch((err) => this.o.log.warn({ err, ticketId: id }, 'kpi roll-up sweep of a ticket failed'));
-    }
-    return done;
   }
 
   /**

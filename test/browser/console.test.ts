@@ -184,6 +184,23 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     await page.getByTestId('wallboard').waitFor();
     await visible(page.getByTestId('kpi-waiting'));
     await visible(page.getByTestId('kpi-timelyDispatch'));
+    // today's ticket KPIs come from the daily roll-ups; once they have caught up with the
+    // tickets (the scan), the wallboard shows what the API counts
+    const sup = `Bearer ${await t.token('super1')}`;
+    await expect
+      .poll(async () => {
+        const [r, s] = await Promise.all([t.api.get('/api/kpis/tickets?source=rollup').set('authorization', sup), t.api.get('/api/kpis/tickets?source=scan').set('authorization', sup)]);
+        return JSON.stringify(r.body.total) === JSON.stringify(s.body.total);
+      }, { timeout: 30_000 })
+      .toBe(true);
+    await page.reload();
+    const kpis = await t.api.get('/api/kpis/tickets').set('authorization', sup);
+    expect(kpis.body.source).toBe('rollup');
+    expect(kpis.body.total.timelyDispatch.denominator).toBeGreaterThan(0);
+    const pct = (r: { rate: number | null }) => (r.rate === null ? '—' : `${(r.rate * 100).toFixed(1)}%`);
+    for (const field of ['timelyDispatch', 'repeatComplaints', 'onTimeCompletion']) {
+      await textOf(page.getByTestId(`kpi-${field}`).locator('.ant-statistic-content')).toBe(pct(kpis.body.total[field]));
+    }
     await page.locator('canvas').first().waitFor({ timeout: 10_000 });
     await page.screenshot({ path: resolve(SHOTS, 'wallboard.png'), fullPage: true });
     await page.context().close();

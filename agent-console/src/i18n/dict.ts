@@ -346,6 +346,10 @@ const zh = {
   'kpi.onTimeReplyRate': '按时答复率',
   'kpi.satisfactionRate': '满意率',
   'kpi.badRatingRectificationRate': '差评整改率',
+  'kpi.onTimeCompletionRate': '按期办结率',
+  'kpi.ratingCoverageRate': '评价覆盖率',
+  'kpi.returnRate': '退单率',
+  'kpi.repeatComplaintRate': '重复投诉率',
 
   'citizen.title': '12345 网上诉求',
   'citizen.largeText': '大字模式',
@@ -703,6 +707,10 @@ const en: Record<MessageKey, string> = {
   'kpi.onTimeReplyRate': 'On-time reply rate',
   'kpi.satisfactionRate': 'Satisfaction rate',
   'kpi.badRatingRectificationRate': 'Bad-rating rectification rate',
+  'kpi.onTimeCompletionRate': 'On-time completion rate',
+  'kpi.ratingCoverageRate': 'Rating coverage',
+  'kpi.returnRate': 'Return rate',
+  'kpi.repeatComplaintRate': 'Repeat complaint rate',
 
   'citizen.title': '12345 Online complaints',
   'citizen.largeText': 'Large text',

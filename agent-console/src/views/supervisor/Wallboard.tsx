@@ -21,6 +21,10 @@ const TICKET_KPIS = [
   ['onTimeReply', 'kpi.onTimeReplyRate'],
   ['satisfaction', 'kpi.satisfactionRate'],
   ['rectificationOnTime', 'kpi.badRatingRectificationRate'],
+  ['onTimeCompletion', 'kpi.onTimeCompletionRate'],
+  ['ratingCoverage', 'kpi.ratingCoverageRate'],
+  ['returnRate', 'kpi.returnRate'],
+  ['repeatComplaints', 'kpi.repeatComplaintRate'],
 ] as const satisfies readonly (readonly [string, MessageKey])[];
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);

@@ -123,8 +123,8 @@ export interface App {
   outbox: OutboxPublisher;
   timers: DeadlineTimers;
   store: DeadlineStore;
-  /** the daily KPI roll-ups */
-  kpis: KpiRollup;
+  /** the daily KPI roll-ups (null with KPI_ROLLUPS=false) */
+  kpis: KpiRollup | null;
   models: ReturnType<typeof ticketModels> & ReturnType<typeof directoryModels>;
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
@@ -161,7 +161,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   // call records: live in Redis, written behind to MongoDB (on FerretDB only finished calls: call-store.ts)
   const records = new CallStore({ redis, prefix: env.QUEUE_PREFIX, Call, log, flushDelayMs: env.CDR_FLUSH_DELAY_MS, flushLive: !ferretdb });
   // daily KPI roll-ups (issue #6 item 5): kept by the ticket-events worker, read by the KPI routes
-  const kpiRollup = new KpiRollup({ db: mongo.db!, redis, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, log, clock, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE) });
+  const kpiRollup = env.KPI_ROLLUPS ? new KpiRollup({ db: mongo.db!, redis, prefix: env.QUEUE_PREFIX, Ticket: tm.Ticket, log, clock, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE) }) : null;
   const tickets = new TicketService({
     models: tm,
     directory: dir,
@@ -384,7 +384,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   };
   // Every event updates the ticket's KPI facts and the daily roll-ups (stats/kpi-rollup.ts) —
   // before consoles hear of it, so a wallboard that refetches on the event sees it counted.
-  const rollupKpis: TicketEventHandler = (job) => kpiRollup.handler(job);
+  const rollupKpis: TicketEventHandler = async (job) => kpiRollup?.handler(job);
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {
     if (ticket) await timers.sync(ticket);
@@ -461,7 +461,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         staleSweeper.unref();
         records.start();
         // roll-ups of this definition version never completed (first start, new version): rebuilt in the background
-        await kpiRollup.start();
+        await kpiRollup?.start();
         // Start-up reconciliation: timers lost with Redis (or never set) are rebuilt from MongoDB.
         await timers.reconcile();
         timers.start({ reconcileMs: env.DEADLINE_RECONCILE_MS, lockMs: env.WORKER_LOCK_MS, concurrency: env.TIMER_CONCURRENCY });
@@ -485,7 +485,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await worker?.close();
       await callWorker?.close();
-      await kpiRollup.close();
+      await kpiRollup?.close();
       calls.close(); // no call events any more: drop a coalesced acd.changed still waiting
       await Promise.all([notifications.close(), regulatorPush.close()]);
       await records.stop();

@@ -126,7 +126,7 @@ describe('KPI roll-ups kept by the worker', () => {
   });
 
   it('a drain failing after one roll-up document took the delta: the retry adds the rest, none twice', async () => {
-    const kpis = t.app.kpis;
+    const kpis = t.app.kpis!;
     const rollups = kpis.rollups;
     const original = rollups.updateOne.bind(rollups);
     // 1. the worker dies after the first roll-up document took the delta: its job is retried
@@ -169,16 +169,16 @@ describe('KPI roll-ups kept by the worker', () => {
       throw new Error('simulated crash before the roll-ups');
     };
     await expect(dying.recompute(b)).rejects.toThrow(/simulated crash/);
-    expect((await t.app.kpis.facts.findOne({ _id: b }))?.pending?.d.length).toBeGreaterThan(0);
+    expect((await t.app.kpis!.facts.findOne({ _id: b }))?.pending?.d.length).toBeGreaterThan(0);
     const scan = await get(`/api/kpis/tickets?${days()}&source=scan`);
     expect(strip(await get(`/api/kpis/tickets?${days()}&source=rollup`))).not.toEqual(strip(scan)); // the rating is not in the roll-ups
 
     // it had marked the ticket dirty (as the event would have): the app's drain finishes the delta
     await dying.markDirty(b);
-    await until('the ticket drained', async () => (await t.app.kpis.dirtyCount()) === 0 && !(await t.app.kpis.facts.findOne({ _id: b }))?.pending);
+    await until('the ticket drained', async () => (await t.app.kpis!.dirtyCount()) === 0 && !(await t.app.kpis!.facts.findOne({ _id: b }))?.pending);
     expect(strip(await get(`/api/kpis/tickets?${days()}&source=rollup`))).toEqual(strip(scan));
     // nothing left to do: recomputing again changes nothing
-    expect(await t.app.kpis.recompute(b)).toBe(false);
+    expect(await t.app.kpis!.recompute(b)).toBe(false);
     expect(strip(await get(`/api/kpis/tickets?${days()}&source=rollup`))).toEqual(strip(scan));
   });
 

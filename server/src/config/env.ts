@@ -61,6 +61,8 @@ const schema = z.object({
   TIMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Run BullMQ workers in this process (turn off for API-only instances). */
   RUN_WORKERS: bool.default(true),
+  /** Keep the daily KPI roll-ups (stats/kpi-rollup.ts); off: KPI reports always scan the tickets. */
+  KPI_ROLLUPS: bool.default(true),
 
   /** SIP digest realm of the agents' phones (telephony uses the same); HA1s are per realm. */
   SIP_REALM: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/).default('hotline.local'),

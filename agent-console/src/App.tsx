@@ -21,6 +21,7 @@ const TicketPage = lazy(() => import('./views/ticket/TicketPage'));
 const SearchPage = lazy(() => import('./views/SearchPage'));
 const AdminPage = lazy(() => import('./views/AdminPage'));
 const CitizenPage = lazy(() => import('./views/citizen/CitizenPage'));
+const RatePage = lazy(() => import('./views/citizen/RatePage'));
 
 /** The home of each role. */
 export const HOME: Record<Role, string> = {
@@ -96,6 +97,15 @@ function Localised() {
               element={
                 <Suspense fallback={<Loading />}>
                   <CitizenPage />
+                </Suspense>
+              }
+            />
+            {/* the SMS rating link (server: GET /rate/:token → /#/rate/:token), public too */}
+            <Route
+              path="/rate/:token"
+              element={
+                <Suspense fallback={<Loading />}>
+                  <RatePage />
                 </Suspense>
               }
             />

@@ -52,6 +52,7 @@ import { articleModel } from './knowledge/model.js';
 import { knowledgeRoutes } from './knowledge/routes.js';
 import { Notifications } from './notify/notifications.js';
 import { FileSender, HttpSmsSender } from './notify/sender.js';
+import { ratingLinkPage } from './ratings/link-page.js';
 import { ratingModels } from './ratings/model.js';
 import { ratingRoutes } from './ratings/routes.js';
 import { RatingService } from './ratings/service.js';
@@ -349,6 +350,8 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   });
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(doc));
   app.use('/api', api.router);
+  // the SMS rating link (RATING_LINK_BASE/<token>): public 302 to the console's /#/rate/<token>
+  ratingLinkPage(app);
   // The console's built assets (agent-console/dist after issue #5), else its placeholder page.
   // The console's production build (`npm run build:console`; npm start and the Docker image
   // build it). Never the source folder: its index.html is Vite's entry and its sources are not

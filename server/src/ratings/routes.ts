@@ -14,12 +14,13 @@ import { parse, type ApiRouter } from '../http/router.js';
 import { etagOf, ticketIdParams } from '../tickets/schema.js';
 import { presentTicket } from '../tickets/presenter.js';
 import { RATING_LEVELS } from '../tickets/vocabulary.js';
+import { RATING_TOKEN_SHAPE } from './link-page.js';
 import { levelOfDigit, parseLevel, RATING_LABELS } from './levels.js';
 import { KEYPAD_ACTOR, type RatingService } from './service.js';
 
 // Any token-like string is accepted here and an unknown one answers 404 (tokens.ts checks the
 // exact shape): a mistyped link is "not found", not a validation error.
-const tokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a rating token') });
+const tokenParams = z.object({ token: z.string().regex(RATING_TOKEN_SHAPE, 'must be a rating token') });
 
 const rateBody = z.object({
   /** A level id (`satisfied`) or its label (`满意`). */

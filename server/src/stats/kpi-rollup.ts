@@ -14,7 +14,9 @@
  *   3. compare-and-sets the fact document (its `rev`) to the new facts *with the delta pending*;
  *   4. adds the delta to each roll-up document once: `$inc` with the op id pushed to `ops`,
  *      guarded by `ops: { $ne: op }` — a retry after a crash cannot count twice;
- *   5. clears the pending delta, then pulls the op id from the roll-ups;
+ *   5. clears the pending delta; the op ids are pulled from the roll-ups afterwards, one update
+ *      per document for all the ops done meanwhile (a pull lost in a crash only leaves an id
+ *      that can never match again: op ids are `ticket:rev`, never reused);
  *   6. removes the ticket from the dirty set only if it was not marked again meanwhile.
  *
  * A process that dies anywhere leaves the ticket dirty, and the next drain (any process)
@@ -153,6 +155,10 @@ export class KpiRollup {
   private readonly lockMs: number;
   private drainer: NodeJS.Timeout | null = null;
   private draining: Promise<number> | null = null;
+  /** op ids done, to pull from each roll-up document (batched: one write per document) */
+  private readonly toPull = new Map<string, string[]>();
+  private pulling: Promise<void> | null = null;
+  private unpulled = 0;
   private rebuilding: Promise<void> | null = null;
   private complete = false;
   private closed = false;
@@ -204,6 +210,7 @@ export class KpiRollup {
     if (this.drainer) clearInterval(this.drainer);
     await this.draining?.catch(() => undefined);
     await this.rebuilding?.catch(() => undefined);
+    await this.pullDone();
   }
 
   /** Are the roll-ups complete (every ticket counted), so reports may read them? */
@@ -263,6 +270,7 @@ export class KpiRollup {
       await Promise.all(Array.from({ length: this.o.concurrency ?? 2 }, work));
       if (ids.length < 100) break;
     }
+    await this.pullDone();
     if (changed) this.o.onChange?.();
     return done;
   }
@@ -362,7 +370,30 @@ export class KpiRollup {
     );
     await this.facts.updateOne({ _id: ticketId, 'pending.op': op }, { $unset: { pending: '' } });
     // after the pending delta is gone, nothing can apply it again: the op ids may go
-    await Promise.all([...incs.keys()].map((id) => this.rollups.updateOne({ _id: id }, { $pull: { ops: op } })));
+    for (const id of incs.keys()) {
+      const list = this.toPull.get(id);
+      if (list) list.push(op);
+      else this.toPull.set(id, [op]);
+    }
+    this.unpulled += 1;
+    // outside a drain (rebuild, direct calls) keep the documents' op lists short too
+    if (this.unpulled >= 50) await this.pullDone();
+  }
+
+  /** Pull the op ids of finished deltas from the roll-up documents (after each drain, and at close). */
+  async pullDone(): Promise<void> {
+    while (this.pulling) await this.pulling;
+    if (this.toPull.size === 0) return;
+    const batch = [...this.toPull];
+    this.toPull.clear();
+    this.unpulled = 0;
+    this.pulling = Promise.all(batch.map(([id, ops]) => this.rollups.updateOne({ _id: id }, { $pull: { ops: { $in: ops } } })))
+      .then(() => undefined)
+      .catch((err) => this.o.log.warn({ err }, 'kpi roll-up op ids not pulled (harmless: they never match again)'))
+      .finally(() => {
+        this.pulling = null;
+      });
+    await this.pulling;
   }
 
   /**
@@ -431,7 +462,17 @@ export class KpiRollup {
     }
     const plan = rollupPlan(range, opts, this.o.utcOffsetMinutes);
     if (!plan) return null;
-    const docs = await this.rollups.find({ _id: { $in: plan } }, { projection: { g: 1 } }).toArray();
+    // One lookup by `_id` per document, a few at a time: FerretDB v1 serves `_id` equality from
+    // its primary key but runs `{_id: {$in}}` as a scan of the whole collection (bench/kpis).
+    const docs: RollupDoc[] = [];
+    const ids = [...plan];
+    const fetch = async (): Promise<void> => {
+      for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+        const d = await this.rollups.findOne({ _id: id }, { projection: { g: 1 } });
+        if (d) docs.push(d);
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, fetch));
     return rollupBreakdown(docs, range, { ...opts, utcOffsetMinutes: this.o.utcOffsetMinutes });
   }
 }

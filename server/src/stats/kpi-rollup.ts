@@ -387,7 +387,7 @@ export class KpiRollup {
     const batch = [...this.toPull];
     this.toPull.clear();
     this.unpulled = 0;
-    this.pulling = Promise.all(batch.map(([id, ops]) => this.rollups.updateOne({ _id: id }, { $pull: { ops: { $in: ops } } })))
+    this.pulling = Promise.all(batch.map(([id, ops]) => this.rollups.updateOne({ _id: id }, { $pullAll: { ops } })))
       .then(() => undefined)
       .catch((err) => this.o.log.warn({ err }, 'kpi roll-up op ids not pulled (harmless: they never match again)'))
       .finally(() => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { Types } from 'mongoose';
-import { KpiRollup } from '../../server/src/stats/kpi-rollup.js';
+import { KpiRollup, ROLLUP_VERSION } from '../../server/src/stats/kpi-rollup.js';
 import { readTicketKpis } from '../../server/src/stats/routes.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
@@ -135,7 +135,8 @@ describe('KPI roll-ups kept by the worker', () => {
     let failures = 0;
     (rollups as { updateOne: unknown }).updateOne = async (...args: Parameters<typeof original>) => {
       const r = await original(...args);
-      if (failures === 0 && '$inc' in (args[1] as object)) {
+      const update = args[1] as { $set?: Record<string, unknown> };
+      if (failures === 0 && update.$set && 'g' in update.$set) {
         failures += 1;
         throw new Error('simulated crash after one roll-up document took the delta');
       }
@@ -182,6 +183,18 @@ describe('KPI roll-ups kept by the worker', () => {
     // nothing left to do: recomputing again changes nothing
     expect(await t.app.kpis!.recompute(b)).toBe(false);
     expect(strip(await get(`/api/kpis/tickets?${days()}&source=rollup`))).toEqual(strip(scan));
+  });
+
+  it('many tickets at once, drained by two processes: every count lands', async () => {
+    const other = store(); // a second worker process
+    const ids = await Promise.all(Array.from({ length: 30 }, () => create()));
+    await Promise.all(ids.map((id, i) => act('agent1', id, 'dispatch', { leadDepartmentId: i % 2 ? 'city-urban' : 'city-water' })));
+    // both drain the same dirty set at once, four tickets at a time each
+    const drains = Array.from({ length: 4 }, () => other.drain());
+    await Promise.all(drains);
+    const { rollup } = await settled(`/api/kpis/tickets/breakdown?${days()}&groupBy=department,channel,period&bucket=day`);
+    expect(rollup.source).toBe('rollup');
+    await settled(`/api/kpis/tickets?${days()}`);
   });
 
   it('a ticket reclassified: the later ticket of the same caller stops being a repeat complaint', async () => {
@@ -236,8 +249,8 @@ describe('KPI roll-ups kept by the worker', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    expect(out).toMatch(/roll-ups v1 complete/);
-    expect(await meta.findOne({ _id: 'v1' as never })).toMatchObject({ complete: true });
+    expect(out).toMatch(new RegExp(`roll-ups v${ROLLUP_VERSION} complete`));
+    expect(await meta.findOne({ _id: `v${ROLLUP_VERSION}` as never })).toMatchObject({ complete: true });
     expect(await fresh.read(range, opts)).toEqual(plain);
   });
 });

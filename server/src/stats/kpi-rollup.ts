@@ -153,8 +153,6 @@ export interface KpiRollupOptions {
   debounceMs?: number;
   /** tickets recomputed at once by one process */
   concurrency?: number;
-  /** after a drain that changed roll-ups */
-  onChange?: () => void;
 }
 
 export class KpiRollup {
@@ -258,7 +256,6 @@ export class KpiRollup {
 
   private async drainOnce(): Promise<number> {
     let done = 0;
-    let changed = false;
     for (;;) {
       if (this.closed) break;
       const ids = await this.redis.zrangebyscore(this.dirtySet, '-inf', Date.now() - (this.o.debounceMs ?? 300), 'LIMIT', 0, 100);
@@ -269,7 +266,7 @@ export class KpiRollup {
         for (let next = queue.shift(); next; next = queue.shift()) {
           const [id, rev] = next;
           try {
-            if (await this.recompute(id)) changed = true;
+            await this.recompute(id);
             await this.redis.kpiAck(this.dirtySet, this.revisions, id, rev);
             done += 1;
           } catch (err) {
@@ -282,7 +279,6 @@ export class KpiRollup {
       if (ids.length < 100) break;
     }
     await this.pullDone();
-    if (changed) this.o.onChange?.();
     return done;
   }
 

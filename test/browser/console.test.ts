@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
 import { ensureConsoleBuild, hasBrowser, launch, login as loginAs, newPage as openPage, ROOT, settledDialog, SHOTS, textOf, visible } from './browser.js';
 
 /** Navigation timing of the page (no DOM types in the root tsconfig). */
@@ -187,12 +187,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     // today's ticket KPIs come from the daily roll-ups; once they have caught up with the
     // tickets (the scan), the wallboard shows what the API counts
     const sup = `Bearer ${await t.token('super1')}`;
-    await expect
-      .poll(async () => {
-        const [r, s] = await Promise.all([t.api.get('/api/kpis/tickets?source=rollup').set('authorization', sup), t.api.get('/api/kpis/tickets?source=scan').set('authorization', sup)]);
-        return JSON.stringify(r.body.total) === JSON.stringify(s.body.total);
-      }, { timeout: 30_000 })
-      .toBe(true);
+    await kpiRollupsCaughtUp(t, sup);
     await page.reload();
     const kpis = await t.api.get('/api/kpis/tickets').set('authorization', sup);
     expect(kpis.body.source).toBe('rollup');

@@ -113,3 +113,21 @@ export function intake(over: Record<string, unknown> = {}): Record<string, unkno
     ...over,
   };
 }
+
+/**
+ * Wait until today's ticket KPIs from the daily roll-ups (kept a moment behind the tickets by the
+ * worker's drain) equal what a scan of the tickets counts — before a test reads them.
+ */
+export async function kpiRollupsCaughtUp(t: TestApp, authorization: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const [r, s] = await Promise.all([
+      t.api.get('/api/kpis/tickets?source=rollup').set('authorization', authorization),
+      t.api.get('/api/kpis/tickets?source=scan').set('authorization', authorization),
+    ]);
+    const strip = (b: { source?: unknown }) => JSON.stringify({ ...b, source: null });
+    if (r.status === 200 && s.status === 200 && strip(r.body) === strip(s.body)) return;
+    if (Date.now() > end) throw new Error(`KPI roll-ups did not catch up: ${JSON.stringify(r.body).slice(0, 300)} vs ${JSON.stringify(s.body).slice(0, 300)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

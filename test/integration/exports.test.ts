@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import ExcelJS from 'exceljs';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -79,6 +79,8 @@ describe('ticket ledger export', () => {
   });
 
   it('the KPI ledger: city total and one row per department; departments get their own row only', async () => {
+    // today's KPIs come from the daily roll-ups, a moment behind the tickets
+    await kpiRollupsCaughtUp(t, `Bearer ${await t.token('super1')}`);
     const res = await t.api.get('/api/exports/ticket-kpis.csv').set(await auth('super1')).buffer(true).parse(binary);
     expect(res.status).toBe(200);
     const lines = (res.body as Buffer).toString('utf8').slice(1).trim().split(/\r?\n/);

@@ -341,7 +341,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const duplicates = new DuplicateIndex(redis, env.QUEUE_PREFIX, tm.Ticket);
   duplicateRoutes(api, { tickets, index: duplicates });
   exportRoutes(api, { tickets, Ticket: tm.Ticket, rollup: kpiRollup, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
-  ratingRoutes(api, { ratings: new RatingService({ tokens: ratingTokens, tickets, clock }), ivrApiKey: env.IVR_API_KEY });
+  ratingRoutes(api, { ratings: new RatingService({ tokens: ratingTokens, tickets, clock }), ivrApiKey: env.IVR_API_KEY, limits: publicLimits });
   regulatorRoutes(api, { Delivery });
   statsRoutes(api, { Ticket: tm.Ticket, rollup: kpiRollup, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);

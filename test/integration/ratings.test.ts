@@ -175,3 +175,28 @@ describe('rating link, keypad and the bad-rating loop', () => {
     expect((await t.api.post(`/api/rate/${token}`).send({ level: 'great' })).status).toBe(400);
   });
 });
+
+describe('rating link endpoints are rate-limited per address', () => {
+  let small: TestApp;
+  beforeAll(async () => {
+    // 12 link requests an hour per address; unknown links: at most max(5, 12 / 6) = 5
+    small = await startTestApp({ env: { PUBLIC_LOOKUPS_PER_IP: '12' } });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('guessing links: five unknown tokens answer 404, then 429 with Retry-After, for GET and POST', async () => {
+    const guess = (i: number) => small.api.get(`/api/rate/${String(i).padStart(43, 'G')}`);
+    for (let i = 0; i < 5; i++) expect((await guess(i)).status).toBe(404);
+    const refused = await guess(5);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'failed_rating_links_per_ip' } });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // a submission from the same address is refused too (no more guesses through POST)
+    expect((await small.api.post(`/api/rate/${'H'.repeat(43)}`).send({ level: 'satisfied' })).status).toBe(429);
+    // the public complaint lookup has its own budget: not affected
+    const lookup = await small.api.post('/api/public/tickets/lookup').send({ number: '12345-20261126-999999', phone: '13800000000' });
+    expect(lookup.status).toBe(404);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * Rate limits of the public citizen API, shared by every instance through Redis (the pattern of
  * auth/routes.ts): filings per source IP (hour) and per phone (day), lookups per IP (hour) and
- * failed lookups per IP (so ticket numbers cannot be enumerated against phone numbers).
+ * failed lookups per IP (so ticket numbers cannot be enumerated against phone numbers); the
+ * rating link's endpoints per IP, unknown tokens counted apart.
  * Over the limit: 429 RATE_LIMITED with Retry-After (seconds) and `details.limit` naming which.
  */
 import type { Response } from 'express';
@@ -15,7 +16,14 @@ export interface PublicLimitConfig {
   lookupsPerIpPerHour: number;
 }
 
-export type LimitName = 'filings_per_ip' | 'filings_per_phone' | 'lookups_per_ip' | 'failed_lookups_per_ip' | 'failed_lookups_per_number';
+export type LimitName =
+  | 'filings_per_ip'
+  | 'filings_per_phone'
+  | 'lookups_per_ip'
+  | 'failed_lookups_per_ip'
+  | 'failed_lookups_per_number'
+  | 'rating_links_per_ip'
+  | 'failed_rating_links_per_ip';
 
 export class PublicLimits {
   private readonly limiters: Record<LimitName, RateLimiterRedis>;
@@ -30,6 +38,9 @@ export class PublicLimits {
       failed_lookups_per_ip: mk('lookup-miss-ip', Math.max(5, Math.ceil(cfg.lookupsPerIpPerHour / 6)), 3600),
       // guessing the phone of one known number from many addresses
       failed_lookups_per_number: mk('lookup-miss-number', 20, 3600),
+      // the rating link's page (GET and POST /api/rate/{token}): as many as lookups, and few unknown tokens
+      rating_links_per_ip: mk('rate-ip', cfg.lookupsPerIpPerHour, 3600),
+      failed_rating_links_per_ip: mk('rate-miss-ip', Math.max(5, Math.ceil(cfg.lookupsPerIpPerHour / 6)), 3600),
     };
   }
 

@@ -14,6 +14,7 @@ import { parse, type ApiRouter } from '../http/router.js';
 import { etagOf, ticketIdParams } from '../tickets/schema.js';
 import { presentTicket } from '../tickets/presenter.js';
 import { RATING_LEVELS } from '../tickets/vocabulary.js';
+import type { PublicLimits } from '../intake/limits.js';
 import { RATING_TOKEN_SHAPE } from './link-page.js';
 import { levelOfDigit, parseLevel, RATING_LABELS } from './levels.js';
 import { KEYPAD_ACTOR, type RatingService } from './service.js';
@@ -39,15 +40,30 @@ const sameKey = (given: string, want: string): boolean => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
-export function ratingRoutes(api: ApiRouter, deps: { ratings: RatingService; ivrApiKey?: string }): void {
+export function ratingRoutes(api: ApiRouter, deps: { ratings: RatingService; ivrApiKey?: string; limits?: PublicLimits }): void {
+  /** Per-IP limits of the public link endpoints; an unknown token (404) counts against the IP apart. */
+  const limited = async <T>(req: Request, res: Response, f: () => Promise<T>): Promise<T> => {
+    const limits = deps.limits;
+    if (!limits) return f();
+    const ip = req.ip ?? 'unknown';
+    await limits.check(res, [['failed_rating_links_per_ip', ip]]);
+    await limits.consume(res, [['rating_links_per_ip', ip]]);
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'NOT_FOUND') await limits.penalty('failed_rating_links_per_ip', ip);
+      throw e;
+    }
+  };
+
   api.add({
     method: 'get',
     path: '/rate/:token',
     tag: 'ratings',
-    summary: 'Rating link (好差评, public): the ticket being rated, masked, and the five levels. 404 unknown, 410 expired, 409 used',
+    summary: 'Rating link (好差评, public): the ticket being rated, masked, and the five levels. 404 unknown, 410 expired, 409 used; 429 when one address asks too often or for too many unknown links',
     params: tokenParams,
-    async handler({ params }) {
-      return deps.ratings.view(params.token);
+    async handler({ req, res, params }) {
+      return limited(req, res, () => deps.ratings.view(params.token));
     },
   });
 
@@ -55,11 +71,11 @@ export function ratingRoutes(api: ApiRouter, deps: { ratings: RatingService; ivr
     method: 'post',
     path: '/rate/:token',
     tag: 'ratings',
-    summary: 'Rate through the link (好差评, public, single use): level 非常满意…非常不满意; a real-name bad rating opens verification (核实)',
+    summary: 'Rate through the link (好差评, public, single use): level 非常满意…非常不满意; a real-name bad rating opens verification (核实); 429 as for GET',
     params: tokenParams,
     body: rateBody,
-    async handler({ params, body }) {
-      return deps.ratings.rateByLink(params.token, body.level, body.comment);
+    async handler({ req, res, params, body }) {
+      return limited(req, res, () => deps.ratings.rateByLink(params.token, body.level, body.comment));
     },
   });
 

@@ -52,6 +52,7 @@ import { articleModel } from './knowledge/model.js';
 import { knowledgeRoutes } from './knowledge/routes.js';
 import { Notifications } from './notify/notifications.js';
 import { FileSender, HttpSmsSender } from './notify/sender.js';
+import { DefaultRatings } from './ratings/default-rating.js';
 import { ratingLinkPage } from './ratings/link-page.js';
 import { ratingModels } from './ratings/model.js';
 import { ratingRoutes } from './ratings/routes.js';
@@ -193,6 +194,11 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     duplicatesOf: async (masterId) =>
       (await tm.Ticket.find({ mergedInto: masterId }, { number: 1, caller: 1 }).lean<Pick<TicketDoc, '_id' | 'number' | 'caller'>[]>()).map((d) => ({ id: String(d._id), number: d.number, phone: d.caller?.phone ?? null })),
   });
+  // 好差评 default after the rating window (HOTLINE-RULES; DEFAULT_RATING, default none: off)
+  const defaultRatings =
+    env.DEFAULT_RATING === 'none'
+      ? null
+      : new DefaultRatings({ connection: redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, tickets, level: env.DEFAULT_RATING, afterMs: env.DEFAULT_RATING_AFTER_HOURS * 3600_000, log });
   const regulatorPush = new RegulatorPush({
     connection: redis,
     workerConnection: workerConn,
@@ -398,7 +404,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, rollupKpis, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(opts.handlers ?? [])],
+        handlers: [syncTimers, rollupKpis, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(defaultRatings ? [defaultRatings.handler] : []), ...(opts.handlers ?? [])],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })
@@ -406,6 +412,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   if (env.RUN_WORKERS) {
     notifications.start({ lockMs: env.WORKER_LOCK_MS });
     regulatorPush.start({ lockMs: env.WORKER_LOCK_MS });
+    defaultRatings?.start({ lockMs: env.WORKER_LOCK_MS });
   }
   const callWorker = env.RUN_WORKERS ? startCallEventWorker({ engine: calls, connection: workerConn, prefix: env.QUEUE_PREFIX, log, lockMs: env.WORKER_LOCK_MS, concurrency: env.CALL_EVENT_CONCURRENCY }) : null;
 
@@ -490,7 +497,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       await callWorker?.close();
       await kpiRollup?.close();
       calls.close(); // no call events any more: drop a coalesced acd.changed still waiting
-      await Promise.all([notifications.close(), regulatorPush.close()]);
+      await Promise.all([notifications.close(), regulatorPush.close(), defaultRatings?.close()]);
       await records.stop();
       await timers.close();
       store.stop();

@@ -114,6 +114,12 @@ const schema = z.object({
   NOTIFY_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
   /** The rating link sent to citizens is this base + the token (a citizen page calling /api/rate/{token}). */
   RATING_LINK_BASE: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL prefix').default('http://127.0.0.1:8080/rate/'),
+  /**
+   * The rating given when the citizen gives none within DEFAULT_RATING_AFTER_HOURS of the rating
+   * invitation (HOTLINE-RULES 好差评: provinces differ — 基本满意, 非常满意 or none; default none).
+   */
+  DEFAULT_RATING: z.enum(['none', 'very_satisfied', 'satisfied', 'basically_satisfied']).default('none'),
+  DEFAULT_RATING_AFTER_HOURS: z.coerce.number().positive().max(24 * 90).default(168),
   /** A rating link stays valid this long, hours (7 days: the rating window of HOTLINE-RULES). */
   RATING_LINK_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(168),
   /** Shared key of the IVR (telephony) for POST /api/tickets/{id}/keypad-rating as the system; unset: only hotline users. */

@@ -33,7 +33,8 @@
  *   Unlike 按期回复率 (each reply, when it happens) this is the final result of the ticket.
  *   Event time: closure.
  * - 满意率 satisfaction = (非常满意 + 满意 + 基本满意) ÷ ratings; `strict` leaves out 基本满意.
- *   Ratings counted by their `at`; every handling round's rating counts.
+ *   Ratings counted by their `at`; every handling round's rating counts, a default rating
+ *   (DEFAULT_RATING, given when none came within the window; off by default) like any other.
  * - 评价覆盖率 rating coverage = closed tickets with a rating of their last round ÷ closed tickets
  *   (closure.at in range). Tickets closed as out of scope or by the hotline at intake are not
  *   counted: they were never handled and cannot be rated (machine.ts `rate` precondition).

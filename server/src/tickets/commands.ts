@@ -56,9 +56,10 @@ export const commandSchemas = {
     comment: note.optional(),
     /**
      * How a citizen's own rating arrived (the system actor only: the rating link or the IVR
-     * keypad, server/src/ratings/); ignored when a hotline user records it.
+     * keypad, server/src/ratings/), or `default` when none came within the rating window
+     * (ratings/default-rating.ts); ignored when a hotline user records it.
      */
-    via: z.enum(['link', 'keypad']).optional(),
+    via: z.enum(['link', 'keypad', 'default']).optional(),
   }),
   verifyRating: z.object({
     valid: z.boolean(),

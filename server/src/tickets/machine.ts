@@ -459,8 +459,9 @@ const handlers: { [T in CommandType]: Handler<T> } = {
   },
 
   rate(next, cmd, by, now, prev) {
-    const realName = cmd.realName ?? !prev.callerAnonymous;
-    const source: RatingRecord['source'] = by.role !== 'system' ? 'return_visit' : cmd.via === 'keypad' ? 'keypad' : 'citizen';
+    const source: RatingRecord['source'] = by.role !== 'system' ? 'return_visit' : cmd.via === 'keypad' ? 'keypad' : cmd.via === 'default' ? 'default' : 'citizen';
+    // a default rating is nobody's words: never real-name
+    const realName = source === 'default' ? false : (cmd.realName ?? !prev.callerAnonymous);
     applyRating(next, cmd.level, realName, cmd.comment ?? null, source, by, now);
     return { note: cmd.comment ?? null, data: { level: cmd.level, realName, round: prev.round, source } };
   },

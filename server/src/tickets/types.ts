@@ -35,7 +35,8 @@ export interface RatingRecord {
    * Where the rating came from: return visit by an agent, the citizen directly (rating link),
    * or the phone keypad (IVR) later.
    */
-  source: 'return_visit' | 'citizen' | 'keypad';
+  /** return_visit: the agent's call; citizen: the rating link; keypad: the IVR; default: none given within the rating window (DEFAULT_RATING) */
+  source: 'return_visit' | 'citizen' | 'keypad' | 'default';
 }
 
 export interface PendingExtension {

@@ -348,7 +348,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   duplicateRoutes(api, { tickets, index: duplicates });
   exportRoutes(api, { tickets, Ticket: tm.Ticket, rollup: kpiRollup, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   ratingRoutes(api, { ratings: new RatingService({ tokens: ratingTokens, tickets, clock }), ivrApiKey: env.IVR_API_KEY, limits: publicLimits });
-  regulatorRoutes(api, { Delivery });
+  regulatorRoutes(api, { Delivery, resend: (id, by) => regulatorPush.resend(id, by) });
   statsRoutes(api, { Ticket: tm.Ticket, rollup: kpiRollup, User: dir.User, listAgents: () => calls.acd.listAgents(), utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
   const doc = openApiDocument(registry);
   app.get('/api/openapi.json', (_req, res) => {

@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** A 审管 delivery that is not failed (only failed ones are sent again). */
+  DELIVERY_NOT_FAILED: 409,
+  /** A 审管 delivery whose job (and payload) is gone: older than the failed jobs are kept. */
+  DELIVERY_GONE: 410,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;

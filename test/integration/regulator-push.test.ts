@@ -17,10 +17,13 @@ const act = async (user: string, id: string, action: string, body: Record<string
   t.api.post(`/api/tickets/${id}/${action}`).set(await auth(user)).send(body);
 const header = (h: Record<string, string | string[] | undefined>, k: string): string => String(h[k] ?? '');
 
+/** the "dead" target comes back (a re-send test) */
+let deadRecovered = false;
+
 beforeAll(async () => {
   const seen = new Set<string>();
   rx = await startReceiver((r) => {
-    if (r.path === '/dead') return 500;
+    if (r.path === '/dead') return deadRecovered ? 200 : 500;
     // the first attempt of every delivery fails
     const id = header(r.headers, DELIVERY_HEADER);
     if (!seen.has(id)) {
@@ -131,5 +134,31 @@ describe('审管 push', () => {
     expect((await t.api.get('/api/regulator-push/deliveries')).status).toBe(401);
     const failed = await deliveries('status=failed');
     expect(failed.every((d) => d.status === 'failed')).toBe(true);
+  });
+
+  it('a failed delivery sent again by a supervisor once the target is back: delivered, with who and when', async () => {
+    const failed = await until('a failed delivery', async () => (await deliveries('status=failed&webhookId=dead-reg'))[0] ?? null);
+    const sup = await auth('super1');
+    // only failed deliveries, only supervisors and admins, only known ids
+    const delivered = (await deliveries('status=delivered'))[0]!;
+    expect((await t.api.post(`/api/regulator-push/deliveries/${delivered.id}/resend`).set(sup)).body.error.code).toBe('DELIVERY_NOT_FAILED');
+    expect((await t.api.post(`/api/regulator-push/deliveries/${failed.id}/resend`).set(await auth('agent1'))).status).toBe(403);
+    expect((await t.api.post('/api/regulator-push/deliveries/nope-000/resend').set(sup)).status).toBe(404);
+
+    deadRecovered = true;
+    const res = await t.api.post(`/api/regulator-push/deliveries/${failed.id}/resend`).set(sup);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: failed.id, status: 'retrying', resends: 1, resentBy: 'super1' });
+    // twice at once is refused: it is no longer failed
+    expect((await t.api.post(`/api/regulator-push/deliveries/${failed.id}/resend`).set(sup)).status).toBe(409);
+    const done = await until('the re-sent delivery delivered', async () => {
+      const d = (await deliveries(`webhookId=dead-reg`)).find((x) => x.id === failed.id);
+      return d?.status === 'delivered' ? d : null;
+    });
+    expect(done).toMatchObject({ statusCode: 200, resends: 1 });
+    // the same delivery id and a valid signature on the re-sent request
+    const last = rx.requests.filter((r) => r.path === '/dead' && header(r.headers, DELIVERY_HEADER) === failed.id).at(-1)!;
+    expect(last.status).toBe(200);
+    expect(verifySignature('dead-secret-0123456789ab', header(last.headers, TIMESTAMP_HEADER), last.body, header(last.headers, SIGNATURE_HEADER), Math.floor(Date.now() / 1000))).toBe(true);
   });
 });

@@ -25,6 +25,10 @@ export interface DeliveryDoc {
   createdAt: Date;
   lastAttemptAt: Date | null;
   deliveredAt: Date | null;
+  /** manual re-sends of a failed delivery: who and when (the last one) and how many */
+  resends?: number;
+  resentAt?: Date | null;
+  resentBy?: string | null;
 }
 
 const deliverySchema = new Schema<DeliveryDoc>(
@@ -43,6 +47,9 @@ const deliverySchema = new Schema<DeliveryDoc>(
     createdAt: { type: Date, required: true },
     lastAttemptAt: { type: Date, default: null },
     deliveredAt: { type: Date, default: null },
+    resends: { type: Number, default: 0 },
+    resentAt: { type: Date, default: null },
+    resentBy: { type: String, default: null },
   },
   { versionKey: false },
 );

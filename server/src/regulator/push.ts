@@ -12,6 +12,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
+import { AppError, notFound } from '../errors.js';
 import type { TicketEventHandler } from '../queues/ticket-events.js';
 import type { TicketDoc } from '../tickets/model.js';
 import { wants, type PushEvent, type RegulatorWebhook } from './config.js';
@@ -131,6 +132,33 @@ export class RegulatorPush {
       await this.queue.add(kind, { webhookId: w.id, event: kind, ticketId: event.ticketId, body }, { jobId: id });
     }
   };
+
+  /**
+   * Send a failed delivery again (a supervisor or admin, after the target was fixed): its job goes
+   * back to the queue with a fresh set of attempts and the same payload, id and signature scheme.
+   * 404 unknown, 409 not failed, 410 the job is gone (failed jobs are kept 30 days).
+   */
+  async resend(deliveryId: string, by: string): Promise<DeliveryDoc> {
+    const d = await this.o.Delivery.findById(deliveryId).lean<DeliveryDoc>();
+    if (!d) throw notFound('delivery');
+    if (d.status !== 'failed') throw new AppError('DELIVERY_NOT_FAILED', `the delivery is ${d.status}; only failed deliveries are sent again`);
+    const job = await this.queue.getJob(deliveryId);
+    if (!job || (await job.getState()) !== 'failed') throw new AppError('DELIVERY_GONE', 'the failed job and its payload are no longer kept; the next event of the ticket is pushed as usual');
+    const now = this.o.clock();
+    const claimed = await this.o.Delivery.findOneAndUpdate(
+      { _id: deliveryId, status: 'failed' },
+      { $set: { status: 'retrying', resentAt: now, resentBy: by }, $inc: { resends: 1 } },
+      { new: true },
+    ).lean<DeliveryDoc>();
+    if (!claimed) throw new AppError('DELIVERY_NOT_FAILED', 'the delivery is being sent again already');
+    try {
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (e) {
+      await this.o.Delivery.updateOne({ _id: deliveryId, status: 'retrying' }, { $set: { status: 'failed' } }).catch(() => undefined);
+      throw e;
+    }
+    return claimed;
+  }
 
   start(opts: { lockMs?: number; concurrency?: number } = {}): void {
     const { log } = this.o;

@@ -13,8 +13,24 @@ const deliveriesQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-/** The 审管 push delivery log, newest first (supervisors and admins). */
-export function regulatorRoutes(api: ApiRouter, deps: { Delivery: Model<DeliveryDoc> }): void {
+const deliveryParams = z.object({ id: z.string().min(1).max(300).regex(/^[A-Za-z0-9_:.-]+$/, 'must be a delivery id') });
+
+/** The 审管 push delivery log, newest first (supervisors and admins), and re-sending a failed delivery. */
+export function regulatorRoutes(api: ApiRouter, deps: { Delivery: Model<DeliveryDoc>; resend: (id: string, by: string) => Promise<DeliveryDoc> }): void {
+  api.add({
+    method: 'post',
+    path: '/regulator-push/deliveries/:id/resend',
+    tag: 'regulator push',
+    summary:
+      'Send a failed 审管 delivery again (after the target was fixed): the same payload and id, a fresh set of attempts; the log records who and when (resentBy, resentAt, resends). 404 unknown, 409 DELIVERY_NOT_FAILED, 410 DELIVERY_GONE (failed jobs are kept 30 days)',
+    roles: ['admin', 'supervisor'],
+    params: deliveryParams,
+    async handler({ params, actor }) {
+      const { _id, ...d } = await deps.resend(params.id, actor.id);
+      return { id: _id, ...d };
+    },
+  });
+
   api.add({
     method: 'get',
     path: '/regulator-push/deliveries',

@@ -391,9 +391,6 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const indexDuplicates: TicketEventHandler = async (job, ticket) => {
     if (job.type === 'ticket.created' && ticket) await duplicates.add(ticket);
   };
-  // Every event updates the ticket's KPI facts and the daily roll-ups (stats/kpi-rollup.ts) —
-  // before consoles hear of it, so a wallboard that refetches on the event sees it counted.
-  const rollupKpis: TicketEventHandler = async (job) => kpiRollup?.handler(job);
   // Every transition re-plans the ticket's deadline timers (idempotent by job id).
   const syncTimers: TicketEventHandler = async (_job, ticket) => {
     if (ticket) await timers.sync(ticket);
@@ -404,7 +401,18 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         connection: workerConn,
         prefix: env.QUEUE_PREFIX,
         Ticket: tm.Ticket,
-        handlers: [syncTimers, rollupKpis, notify, linkCalls, indexDuplicates, notifications.handler, regulatorPush.handler, ...(defaultRatings ? [defaultRatings.handler] : []), ...(opts.handlers ?? [])],
+        handlers: [
+          syncTimers,
+          // every event marks the ticket for the KPI roll-ups' drain (stats/kpi-rollup.ts)
+          ...(kpiRollup ? [kpiRollup.handler] : []),
+          notify,
+          linkCalls,
+          indexDuplicates,
+          notifications.handler,
+          regulatorPush.handler,
+          ...(defaultRatings ? [defaultRatings.handler] : []),
+          ...(opts.handlers ?? []),
+        ],
         log,
         lockMs: env.WORKER_LOCK_MS,
       })

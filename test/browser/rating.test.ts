@@ -12,15 +12,13 @@ import { resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationJobId } from '../../server/src/notify/notifications.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 import { ensureConsoleBuild, hasBrowser, launch, newPage, SHOTS, textOf, visible } from './browser.js';
 
 let t: TestApp;
 let base: string;
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
-const act = async (user: string, id: string, action: string, body: Record<string, unknown> = {}) =>
-  t.api.post(`/api/tickets/${id}/${action}`).set(await auth(user)).send(body);
 
 beforeAll(async () => {
   // before the app: it serves agent-console/dist only if the build exists when it starts
@@ -32,18 +30,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A ticket through dispatch → sign → reply → accepted review: waiting for its return visit / rating. */
-async function toVisiting(content: string): Promise<{ id: string; number: string }> {
-  const created = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake({ content }));
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  expect((await act('agent1', id, 'dispatch', { leadDepartmentId: 'city-urban' })).status).toBe(200);
-  expect((await act('urban1', id, 'sign')).status).toBe(200);
-  expect((await act('urban1', id, 'reply', { text: '已责令施工单位停止夜间施工，并安排执法人员夜间巡查。' })).status).toBe(200);
-  const reviewed = await act('agent1', id, 'review-reply', { accept: true });
-  expect(reviewed.body.state).toBe('visiting');
-  return { id, number: created.body.number as string };
-}
+const toVisiting = (content: string) => ticketToVisiting(t, { intake: { content }, reply: '已责令施工单位停止夜间施工，并安排执法人员夜间巡查。' });
 
 /** The rating invitation's link, as the file sender wrote the SMS. */
 async function ratingLinkOf(ticketId: string): Promise<string> {

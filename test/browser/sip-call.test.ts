@@ -28,11 +28,11 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallDoc } from '../../server/src/calls/model.js';
 import type { CallKpiReport } from '../../server/src/calls/kpis.js';
-import { startTelephony, type TelephonyAdapter } from '../../telephony/src/adapter.js';
+import type { TelephonyAdapter } from '../../telephony/src/adapter.js';
 import { buildGatewayTable } from '../../telephony/src/gateways.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
-import { describeRun, freeUdpPort, runSipp, type SippRun } from '../telephony/sipp.js';
+import { describeRun, freeUdpPort, runSipp, startTelephonyOnFreePort, type SippRun } from '../telephony/sipp.js';
 import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
 
 const ADAPTER_IP = '127.0.0.1';
@@ -151,21 +151,13 @@ describe.skipIf(!hasBrowser)('agent console with real SIP: SIPp call, pop, ticke
     t = await startTestApp({ env: { RUN_WORKERS: 'true', ACD_TICK_MS: '500', SIP_REALM: REALM } });
     base = `http://127.0.0.1:${t.port}`;
     gatewayPort = await freeUdpPort(GATEWAY_IP);
-    for (let attempt = 0; ; attempt++) {
-      const port = await freeUdpPort(ADAPTER_IP);
-      try {
-        tel = await startTelephony({
-          address: ADAPTER_IP, port, realm: REALM, instance: 'tel1', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix,
-          gateways: buildGatewayTable([
-            { key: '110', name: '公安110', uri: `sip:110@${GATEWAY_IP}:${gatewayPort}`, inboundSources: [GATEWAY_IP], referenceHeader: 'x-110-incident' },
-          ]),
-          maxRingMs: 30_000, transferTimeoutMs: 8_000,
-        });
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw e;
-      }
-    }
+    tel = await startTelephonyOnFreePort(ADAPTER_IP, {
+      realm: REALM, instance: 'tel1', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix,
+      gateways: buildGatewayTable([
+        { key: '110', name: '公安110', uri: `sip:110@${GATEWAY_IP}:${gatewayPort}`, inboundSources: [GATEWAY_IP], referenceHeader: 'x-110-incident' },
+      ]),
+      maxRingMs: 30_000, transferTimeoutMs: 8_000,
+    });
     browser = await launch();
     page = await newPage(browser);
     page.on('request', (r) => {

@@ -115,19 +115,53 @@ export function intake(over: Record<string, unknown> = {}): Record<string, unkno
 }
 
 /**
- * Wait until today's ticket KPIs from the daily roll-ups (kept a moment behind the tickets by the
- * worker's drain) equal what a scan of the tickets counts — before a test reads them.
+ * Wait until a KPI read from the daily roll-ups (kept a moment behind the tickets by the worker's
+ * drain) equals what a scan of the tickets counts, and return both answers. `path` is a KPI route
+ * with its query (default: today's /api/kpis/tickets).
  */
-export async function kpiRollupsCaughtUp(t: TestApp, authorization: string, timeoutMs = 30_000): Promise<void> {
+export async function kpiRollupsCaughtUp<T = Record<string, unknown>>(
+  t: TestApp,
+  authorization: string,
+  path = '/api/kpis/tickets',
+  timeoutMs = 30_000,
+): Promise<{ rollup: T & { source: string }; scan: T & { source: string } }> {
+  const sep = path.includes('?') ? '&' : '?';
   const end = Date.now() + timeoutMs;
   for (;;) {
     const [r, s] = await Promise.all([
-      t.api.get('/api/kpis/tickets?source=rollup').set('authorization', authorization),
-      t.api.get('/api/kpis/tickets?source=scan').set('authorization', authorization),
+      t.api.get(`${path}${sep}source=rollup`).set('authorization', authorization),
+      t.api.get(`${path}${sep}source=scan`).set('authorization', authorization),
     ]);
     const strip = (b: { source?: unknown }) => JSON.stringify({ ...b, source: null });
-    if (r.status === 200 && s.status === 200 && strip(r.body) === strip(s.body)) return;
-    if (Date.now() > end) throw new Error(`KPI roll-ups did not catch up: ${JSON.stringify(r.body).slice(0, 300)} vs ${JSON.stringify(s.body).slice(0, 300)}`);
+    if (r.status === 200 && s.status === 200 && strip(r.body) === strip(s.body)) return { rollup: r.body, scan: s.body };
+    if (Date.now() > end) throw new Error(`KPI roll-ups did not catch up with the scan at ${path}: ${JSON.stringify(r.body).slice(0, 400)} vs ${JSON.stringify(s.body).slice(0, 400)}`);
     await new Promise((res) => setTimeout(res, 100));
   }
+}
+
+/**
+ * A ticket through dispatch (to city-urban) → sign → reply → accepted review: its return visit
+ * (回访) and the rating window have begun, the rating invitation is on its way.
+ */
+export async function ticketToVisiting(
+  t: TestApp,
+  opts: { intake?: Record<string, unknown>; reply?: string } = {},
+): Promise<{ id: string; number: string }> {
+  const as = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
+  const created = await t.api.post('/api/tickets').set(await as('agent1')).send(intake(opts.intake));
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id as string;
+  const steps: [string, string, Record<string, unknown>][] = [
+    ['agent1', 'dispatch', { leadDepartmentId: 'city-urban' }],
+    ['urban1', 'sign', {}],
+    ['urban1', 'reply', { text: opts.reply ?? '已责令施工单位停止夜间施工。' }],
+    ['agent1', 'review-reply', { accept: true }],
+  ];
+  let last: { status: number; body: { state?: string } } | null = null;
+  for (const [user, action, body] of steps) {
+    last = await t.api.post(`/api/tickets/${id}/${action}`).set(await as(user)).send(body);
+    if (last.status !== 200) throw new Error(`${action}: ${last.status} ${JSON.stringify(last.body)}`);
+  }
+  if (last?.body.state !== 'visiting') throw new Error(`not visiting after the review: ${last?.body.state}`);
+  return { id, number: created.body.number as string };
 }

@@ -7,7 +7,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RATING_QUEUE, defaultRatingJobId } from '../../server/src/ratings/default-rating.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 
 let t: TestApp;
@@ -16,17 +16,7 @@ const auth = async (app: TestApp, u: string) => ({ authorization: `Bearer ${awai
 const act = async (app: TestApp, user: string, id: string, action: string, body: Record<string, unknown> = {}) =>
   app.api.post(`/api/tickets/${id}/${action}`).set(await auth(app, user)).send(body);
 
-/** dispatch → sign → reply → accepted review: the return visit (and the rating window) begins. */
-async function toVisiting(app: TestApp): Promise<string> {
-  const created = await app.api.post('/api/tickets').set(await auth(app, 'agent1')).send(intake());
-  const id = created.body.id as string;
-  expect((await act(app, 'agent1', id, 'dispatch', { leadDepartmentId: 'city-urban' })).status).toBe(200);
-  expect((await act(app, 'urban1', id, 'sign')).status).toBe(200);
-  expect((await act(app, 'urban1', id, 'reply', { text: '已责令施工单位停止夜间施工。' })).status).toBe(200);
-  const reviewed = await act(app, 'agent1', id, 'review-reply', { accept: true });
-  expect(reviewed.body.state).toBe('visiting');
-  return id;
-}
+const toVisiting = async (app: TestApp): Promise<string> => (await ticketToVisiting(app)).id;
 
 beforeAll(async () => {
   t = await startTestApp({ env: { DEFAULT_RATING: 'basically_satisfied', DEFAULT_RATING_AFTER_HOURS: '0.001' } });

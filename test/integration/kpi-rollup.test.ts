@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { Types } from 'mongoose';
 import { KpiRollup, ROLLUP_VERSION } from '../../server/src/stats/kpi-rollup.js';
 import { readTicketKpis } from '../../server/src/stats/routes.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 
 let t: TestApp;
@@ -43,24 +43,7 @@ const get = async (path: string): Promise<Report> => {
 const strip = ({ source: _s, ...rest }: Report) => rest;
 
 /** Wait until the roll-ups answer what the tickets answer (the worker is asynchronous), then return both. */
-async function settled(query: string): Promise<{ rollup: Report; scan: Report }> {
-  const seen: { last: { rollup: Report; scan: Report } | null } = { last: null };
-  try {
-    return await until(
-      'roll-ups equal to the scan',
-      async () => {
-        const [rollup, scan] = await Promise.all([get(`${query}&source=rollup`), get(`${query}&source=scan`)]);
-        seen.last = { rollup, scan };
-        return JSON.stringify(strip(rollup)) === JSON.stringify(strip(scan)) ? seen.last : null;
-      },
-      30_000,
-    );
-  } catch (e) {
-    // show the difference, not just the timeout
-    if (seen.last) expect(strip(seen.last.rollup)).toEqual(strip(seen.last.scan));
-    throw e;
-  }
-}
+const settled = async (query: string): Promise<{ rollup: Report; scan: Report }> => kpiRollupsCaughtUp<Report>(t, (await auth('super1')).authorization, query);
 
 /** Another instance of the store on the app's database and Redis (another process). */
 const store = (): KpiRollup =>

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationJobId } from '../../server/src/notify/notifications.js';
 import type { RatingClaimDoc, RatingModels, RatingTokenDoc } from '../../server/src/ratings/model.js';
 import { RatingTokens } from '../../server/src/ratings/tokens.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { until } from '../helpers/until.js';
 
@@ -37,17 +37,9 @@ const tokenOf = async (id: string, round: number): Promise<string> => {
   return /\/rate\/([A-Za-z0-9_-]{43})$/.exec(m.text)![1]!;
 };
 
-/** A ticket through dispatch → sign → reply → accepted review: waiting for its return visit / rating. */
-async function toVisiting(over: Record<string, unknown> = {}): Promise<string> {
-  const created = await t.api.post('/api/tickets').set(await auth('agent1')).send(intake(over));
-  const id = created.body.id as string;
-  expect((await act('agent1', id, 'dispatch', { leadDepartmentId: 'city-urban' })).status).toBe(200);
-  expect((await act('urban1', id, 'sign')).status).toBe(200);
-  expect((await act('urban1', id, 'reply', { text: '已责令施工单位停止夜间施工，联系人13900002222。' })).status).toBe(200);
-  const reviewed = await act('agent1', id, 'review-reply', { accept: true });
-  expect(reviewed.body.state).toBe('visiting');
-  return id;
-}
+/** A ticket waiting for its return visit / rating (the reply names a phone number: masked on the link's page). */
+const toVisiting = async (over: Record<string, unknown> = {}): Promise<string> =>
+  (await ticketToVisiting(t, { intake: over, reply: '已责令施工单位停止夜间施工，联系人13900002222。' })).id;
 
 describe('rating link, keypad and the bad-rating loop', () => {
   it('bad rating by link → 核实 → valid → 整改 by the department → new return visit → keypad rating closes', async () => {

@@ -8,11 +8,11 @@ import { connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallDoc } from '../../server/src/calls/model.js';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
-import { startTelephony, type TelephonyAdapter } from '../../telephony/src/adapter.js';
+import type { TelephonyAdapter } from '../../telephony/src/adapter.js';
 import { buildGatewayTable } from '../../telephony/src/gateways.js';
 import { intake, startTestApp, type TestApp } from '../helpers/app.js';
 import { startBaresip } from './baresip.js';
-import { describeRun, freeUdpPort, runSipp, type SippRun } from './sipp.js';
+import { describeRun, freeUdpPort, runSipp, startTelephonyOnFreePort, type SippRun } from './sipp.js';
 import { until } from '../helpers/until.js';
 
 const ADAPTER_IP = '127.0.0.1';
@@ -85,21 +85,13 @@ beforeAll(async () => {
   // the usual caller of these journeys is on the elderly list (老年人优先)
   t = await startTestApp({ env: { RING_TIMEOUT_MS: '2500', ACD_TICK_MS: '500', ACD_PRESENCE_CHECK: 'false', SIP_REALM: REALM, ELDERLY_NUMBERS: '13800138000,13900000001' } });
   gatewayPort = await freeUdpPort(GATEWAY_IP);
-  for (let attempt = 0; ; attempt++) {
-    const port = await freeUdpPort(ADAPTER_IP);
-    try {
-      tel = await startTelephony({
-        address: ADAPTER_IP, port, realm: REALM, instance: 'tel1', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix,
-        gateways: buildGatewayTable([
-          { key: '110', name: '公安110', uri: `sip:110@${GATEWAY_IP}:${gatewayPort}`, inboundSources: [GATEWAY_IP], referenceHeader: 'x-110-incident' },
-        ]),
-        maxRingMs: 30_000, transferTimeoutMs: 4_000,
-      });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw e;
-    }
-  }
+  tel = await startTelephonyOnFreePort(ADAPTER_IP, {
+    realm: REALM, instance: 'tel1', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix,
+    gateways: buildGatewayTable([
+      { key: '110', name: '公安110', uri: `sip:110@${GATEWAY_IP}:${gatewayPort}`, inboundSources: [GATEWAY_IP], referenceHeader: 'x-110-incident' },
+    ]),
+    maxRingMs: 30_000, transferTimeoutMs: 4_000,
+  });
 }, 60_000);
 
 afterAll(async () => {

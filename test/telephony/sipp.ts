@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTelephony, type TelephonyAdapter, type TelephonyOptions } from '../../telephony/src/adapter.js';
 
 export const scenarioDir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 
@@ -18,6 +19,21 @@ export function freeUdpPort(address: string): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The adapter on a free UDP port of `address`: the port is picked, then bound by the adapter, so
+ * another process may take it in between — then try another (a few times).
+ */
+export async function startTelephonyOnFreePort(address: string, opts: Omit<TelephonyOptions, 'address' | 'port'>): Promise<TelephonyAdapter> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freeUdpPort(address);
+    try {
+      return await startTelephony({ ...opts, address, port });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw e;
+    }
+  }
 }
 
 export interface SippRun {

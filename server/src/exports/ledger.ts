@@ -6,7 +6,8 @@
 import { presentCaller } from '../tickets/presenter.js';
 import type { TicketDoc } from '../tickets/model.js';
 import type { Actor } from '../tickets/types.js';
-import type { Category, RatingLevel, TicketState, Urgency } from '../tickets/vocabulary.js';
+import type { Category, TicketState, Urgency } from '../tickets/vocabulary.js';
+import { RATING_LABELS } from '../ratings/levels.js';
 import { maskDeep } from '../shared/phone.js';
 import { seesFullCaller } from '../auth/policies.js';
 
@@ -34,13 +35,6 @@ export const CHANNEL_LABELS: Record<string, string> = {
   media: '媒体',
   webhook: '合作平台',
   police110: '110转办',
-};
-export const RATING_LABELS: Record<RatingLevel, string> = {
-  very_satisfied: '非常满意',
-  satisfied: '满意',
-  basically_satisfied: '基本满意',
-  dissatisfied: '不满意',
-  very_dissatisfied: '非常不满意',
 };
 
 /** The fields of a ticket the ledger reads (the export's projection). */

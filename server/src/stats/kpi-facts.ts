@@ -14,9 +14,7 @@
  * earlier one (its caller index) and passes `repeat` in.
  */
 import {
-  addCounts,
   COUNTERS,
-  emptyCounts,
   kpiEvents,
   normaliseAddress,
   normalisePhone,
@@ -232,19 +230,6 @@ export function rollupBreakdown(docs: Iterable<RollupDoc>, range: KpiRange, opts
   }
   return acc.result();
 }
-
-/** Counts of coded counts (tests, the benchmark's cross-check). */
-export function decodeCounts(coded: CodedCounts): Counts {
-  const c = emptyCounts();
-  const partial: Partial<Counts> = {};
-  for (const code in coded) {
-    const name = COUNTER_OF[code];
-    if (name) partial[name] = coded[code];
-  }
-  addCounts(c, partial);
-  return c;
-}
-
 
 /**
  * Which of these tickets repeat an earlier one (the caller index's rule, in memory: a rebuild

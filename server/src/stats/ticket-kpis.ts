@@ -251,11 +251,11 @@ export function kpiEvents(tk: KpiTicket, now: Date): KpiEvent[] {
   }
 
   const dept = tk.leadDepartmentId;
+  // every instant is in range: the caller's range picks events by their instant (clockAt)
+  const always: KpiRange = { from: new Date(-8.64e15), to: new Date(8.64e15), now };
   const clock = (m: Milestone | undefined, due: 'repliesDue' | 'rectifyDue', onTime: 'repliesOnTime' | 'rectifyOnTime'): void => {
-    if (!m || m.cancelledAt) return;
-    if (m.doneAt) out.push({ at: t(m.doneAt), dept, counts: t(m.doneAt) <= t(m.dueAt) ? { [due]: 1, [onTime]: 1 } : { [due]: 1 } });
-    // still open: late once its due time has passed, counted at the due time
-    else if (t(m.dueAt) <= now.getTime()) out.push({ at: t(m.dueAt), dept, counts: { [due]: 1 } });
+    const outcome = clockOutcome(m, always);
+    if (outcome) out.push({ at: t(clockAt(m!)), dept, counts: outcome === 'on_time' ? { [due]: 1, [onTime]: 1 } : { [due]: 1 } });
   };
   clock(tk.deadlines?.reply, 'repliesDue', 'repliesOnTime');
   clock(tk.deadlines?.rectify, 'rectifyDue', 'rectifyOnTime');

@@ -4,22 +4,13 @@
  * the next visit. It posts to POST /api/public/complaints (server/src/intake, issue #6); if the
  * server refuses (rate limit, CAPTCHA) the page says so and gives the hotline number instead.
  */
-import { Alert, Button, Card, Checkbox, ConfigProvider, Form, Input, Radio, Result, Space, Switch, Typography } from 'antd';
+import { Alert, Button, Card, Checkbox, Form, Input, Radio, Result, Typography } from 'antd';
 import { useState } from 'react';
 import { api, ApiError, newIdempotencyKey } from '../../api/client';
 import { CATEGORIES, type Category } from '../../api/types';
 import { useI18n, useLabel } from '../../i18n';
-import { LanguageSwitch } from '../LanguageSwitch';
-
-const LARGE_KEY = 'hotline.largeText';
-
-function initialLarge(): boolean {
-  try {
-    return window.localStorage.getItem(LARGE_KEY) === '1';
-  } catch {
-    return false;
-  }
-}
+import { CitizenShell } from './CitizenShell';
+import { useLargeText } from './useLargeText';
 
 interface Values {
   name?: string;
@@ -33,22 +24,13 @@ interface Values {
 export default function CitizenPage() {
   const { t } = useI18n();
   const label = useLabel();
-  const [large, setLarge] = useState(initialLarge);
+  const [large, setLarge] = useLargeText();
   const [busy, setBusy] = useState(false);
   const [filed, setFiled] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [key] = useState(newIdempotencyKey);
   const [form] = Form.useForm<Values>();
   const anonymous = Form.useWatch('anonymous', form);
-
-  const toggleLarge = (on: boolean) => {
-    setLarge(on);
-    try {
-      window.localStorage.setItem(LARGE_KEY, on ? '1' : '0');
-    } catch {
-      /* storage disabled */
-    }
-  };
 
   const submit = async (v: Values) => {
     setBusy(true);
@@ -79,28 +61,7 @@ export default function CitizenPage() {
   };
 
   return (
-    <ConfigProvider theme={large ? { token: { fontSize: 20, controlHeight: 48, controlHeightLG: 56 } } : {}}>
-      <div className={large ? 'citizen large-text' : 'citizen'} style={{ minHeight: '100%' }}>
-        <header className="app-header" style={{ minHeight: 56 }}>
-          <h1 className="app-title" style={large ? { fontSize: 22 } : undefined}>
-            {t('citizen.title')}
-          </h1>
-          <Space>
-            <Space style={{ color: '#fff' }}>
-              <span id="large-text-label">{t('citizen.largeText')}</span>
-              <Switch
-                checked={large}
-                onChange={toggleLarge}
-                aria-labelledby="large-text-label"
-                data-testid="large-text"
-                // visible on the red bar in both positions
-                style={{ backgroundColor: large ? '#237804' : 'rgba(0, 0, 0, 0.45)' }}
-              />
-            </Space>
-            <LanguageSwitch />
-          </Space>
-        </header>
-        <main id="main" style={{ maxWidth: 760, margin: '24px auto', padding: '0 16px' }}>
+    <CitizenShell title={t('citizen.title')} large={large} onLarge={setLarge}>
           {filed ? (
             <Result status="success" title={t('citizen.filed', { number: filed })} subTitle={t('citizen.filedHint')} />
           ) : (
@@ -133,8 +94,6 @@ export default function CitizenPage() {
               </Form>
             </Card>
           )}
-        </main>
-      </div>
-    </ConfigProvider>
+    </CitizenShell>
   );
 }

@@ -7,14 +7,14 @@
  * server (state `disputed`): the thank-you then says the hotline will verify and follow up.
  * The same large-text mode (适老化) and language switch as the complaint page.
  */
-import { Alert, Button, Card, ConfigProvider, Descriptions, Grid, Input, Radio, Result, Space, Spin, Switch, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Grid, Input, Radio, Result, Space, Spin, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router';
 import { api, ApiError } from '../../api/client';
 import { useI18n, useLabel, type MessageKey } from '../../i18n';
-import { LanguageSwitch } from '../LanguageSwitch';
-import { LARGE_TEXT_THEME, useLargeText } from './useLargeText';
+import { CitizenShell } from './CitizenShell';
+import { useLargeText } from './useLargeText';
 
 /** The levels in the order citizens know them (server: tickets/vocabulary.ts RATING_LEVELS). */
 const LEVELS = ['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied', 'very_dissatisfied'] as const;
@@ -241,30 +241,8 @@ export default function RatePage() {
   }
 
   return (
-    <ConfigProvider theme={large ? LARGE_TEXT_THEME : {}}>
-      <div className={large ? 'citizen rate-page large-text' : 'citizen rate-page'} style={{ minHeight: '100%' }}>
-        <header className="app-header" style={{ minHeight: 56 }}>
-          <h1 className="app-title" style={large ? { fontSize: 22 } : undefined}>
-            {t('rate.title')}
-          </h1>
-          <Space>
-            <Space style={{ color: '#fff' }}>
-              <span id="large-text-label">{t('citizen.largeText')}</span>
-              <Switch
-                checked={large}
-                onChange={setLarge}
-                aria-labelledby="large-text-label"
-                data-testid="large-text"
-                style={{ backgroundColor: large ? '#237804' : 'rgba(0, 0, 0, 0.45)' }}
-              />
-            </Space>
-            <LanguageSwitch />
-          </Space>
-        </header>
-        <main id="main" style={{ maxWidth: 760, margin: '24px auto', padding: '0 16px' }}>
-          {body}
-        </main>
-      </div>
-    </ConfigProvider>
+    <CitizenShell title={t('rate.title')} className="rate-page" large={large} onLarge={setLarge}>
+      {body}
+    </CitizenShell>
   );
 }

@@ -1,13 +1,13 @@
 /**
  * The large-text mode of the public pages (适老化): 20 px text, 48 px controls, kept for the
- * next visit under the same localStorage key as the complaint page (CitizenPage.tsx), so a
- * citizen who switched it on there finds it on the rating page too, and back.
+ * next visit (localStorage), so a citizen who switched it on on the complaint page finds it on
+ * the rating page too, and back.
  */
 import { useCallback, useState } from 'react';
 
 export const LARGE_TEXT_KEY = 'hotline.largeText';
 
-/** antd theme tokens of the large-text mode (the same as CitizenPage's). */
+/** antd theme tokens of the large-text mode (CitizenShell). */
 export const LARGE_TEXT_THEME = { token: { fontSize: 20, controlHeight: 48, controlHeightLG: 56 } };
 
 function initialLarge(): boolean {

@@ -1,6 +1,8 @@
 // Dialled number → hotline line (热线归并: former hotlines merged into 12345 keep their numbers and
 // become lines of it). The table is data, so a deployment configures its own numbers; the lookup
-// is a pure function of (table, dialled number).
+// is a pure function of (table, dialled number). A deployment sets its own table in
+// TELEPHONY_LINES (JSON, see linesFromEnv).
+import { z } from 'zod';
 
 export interface LineConfig {
   /** stable id the engine keys queues, KPIs and routing rules by */
@@ -74,4 +76,36 @@ export function lookupLine(table: LineTable, dialled: string | undefined): { lin
   if (number === undefined) return undefined;
   const line = table.get(number);
   return line ? { line, number } : undefined;
+}
+
+const lineConfigSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id: letters, digits, "_" or "-", at most 64'),
+    name: z.string().min(1).max(200),
+    numbers: z.array(z.string().min(1).max(32)).min(1).max(100),
+    mergedFrom: z.string().min(1).max(32).optional(),
+  })
+  .strict();
+
+/**
+ * Reads TELEPHONY_LINES: a JSON array of `{id, name, numbers, mergedFrom?}`. Unset or empty: the
+ * demo table (DEFAULT_LINES). Throws with a message naming the bad entry, so a misconfigured
+ * deployment stops at start-up instead of answering 404 to its own hotline.
+ */
+export function linesFromEnv(raw: string | undefined): readonly LineConfig[] {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LINES;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error('TELEPHONY_LINES is not valid JSON');
+  }
+  const r = z.array(lineConfigSchema).min(1, 'TELEPHONY_LINES: at least one line').safeParse(parsed);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`TELEPHONY_LINES${i.path.map((p) => `[${JSON.stringify(p)}]`).join('')}: ${i.message}`);
+  }
+  const lines: LineConfig[] = r.data.map((l) => ({ id: l.id, name: l.name, numbers: l.numbers, ...(l.mergedFrom !== undefined ? { mergedFrom: l.mergedFrom } : {}) }));
+  buildLineTable(lines); // duplicates and numbers not in normal form
+  return lines;
 }

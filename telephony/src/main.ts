@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import pino from 'pino';
 import { startTelephony } from './adapter.js';
 import { gatewaysFromEnv } from './gateways.js';
+import { linesFromEnv } from './lines.js';
 
 const env = process.env;
 const log = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'telephony' } });
@@ -25,7 +26,9 @@ if (!env.REDIS_URL) {
   process.exit(1);
 }
 let gateways;
+let lines;
 try {
+  lines = linesFromEnv(env.TELEPHONY_LINES);
   gateways = gatewaysFromEnv(
     env.TELEPHONY_GATEWAYS ??
       // local demo: 110/119/120/122 point at a gateway address that nothing answers until one is configured
@@ -45,6 +48,7 @@ const adapter = await startTelephony({
   redisUrl: env.REDIS_URL,
   queuePrefix: env.QUEUE_PREFIX ?? '{hotline}',
   gateways,
+  lines,
   maxRingMs: num('MAX_RING_MS', 300_000),
   transferTimeoutMs: num('TRANSFER_TIMEOUT_MS', 20_000),
   flood: {

@@ -1,6 +1,6 @@
 // The dialled-number → line table (热线归并) and its pure lookup.
 import { describe, expect, it } from 'vitest';
-import { buildLineTable, DEFAULT_LINES, lookupLine, normaliseDialled } from '../../telephony/src/lines.js';
+import { buildLineTable, DEFAULT_LINES, linesFromEnv, lookupLine, normaliseDialled } from '../../telephony/src/lines.js';
 
 describe('lines', () => {
   const table = buildLineTable(DEFAULT_LINES);
@@ -37,5 +37,18 @@ describe('lines', () => {
     const t = buildLineTable([{ id: 'x', name: 'X', numbers: ['12315'] }]);
     expect(lookupLine(t, '12315')?.line.id).toBe('x');
     expect(lookupLine(t, '12345')).toBeUndefined();
+  });
+
+  it('TELEPHONY_LINES: unset means the demo table; a valid table is returned as configured; a bad one names the entry', () => {
+    expect(linesFromEnv(undefined)).toBe(DEFAULT_LINES);
+    expect(linesFromEnv('  ')).toBe(DEFAULT_LINES);
+    const own = [{ id: 'city', name: '市民热线', numbers: ['12345'] }, { id: 'old', name: '旧热线', numbers: ['96118'], mergedFrom: '96118' }];
+    expect(linesFromEnv(JSON.stringify(own))).toEqual(own);
+    expect(lookupLine(buildLineTable(linesFromEnv(JSON.stringify(own))), '96118')?.line).toEqual({ id: 'old', name: '旧热线', mergedFrom: '96118' });
+    expect(() => linesFromEnv('[]')).toThrow(/at least one line/);
+    expect(() => linesFromEnv('[{"id":"a b","name":"A","numbers":["1"]}]')).toThrow(/TELEPHONY_LINES\[0\]\["id"\]/);
+    expect(() => linesFromEnv('[{"id":"a","name":"A","numbers":[]}]')).toThrow(/\["numbers"\]/);
+    expect(() => linesFromEnv('[{"id":"a","name":"A","numbers":["1"],"extra":1}]')).toThrow(/extra/);
+    expect(() => linesFromEnv('[{"id":"a","name":"A","numbers":["+8612345"]}]')).toThrow(/normal form/);
   });
 });

@@ -38,7 +38,8 @@ export function SearchPanel() {
   };
   return (
     <Space direction="vertical" style={{ width: '100%' }}>
-      <Form layout="inline" onFinish={(v: SearchValues) => void search(v)} aria-label={t('search.title')}>
+      {/* named: its field ids (search_phone…) must not clash with the intake form's beside it */}
+      <Form name="search" layout="inline" onFinish={(v: SearchValues) => void search(v)} aria-label={t('search.title')}>
         <Form.Item name="number" label={t('ticket.number')}>
           <Input placeholder="12345-20261126-000001" allowClear />
         </Form.Item>
@@ -58,8 +59,16 @@ export function SearchPanel() {
         </Button>
       </Form>
       {error && <div role="alert">{error}</div>}
-      {result && <TicketTable items={result.items} myDepartmentId={user.departmentId} caption={t('search.results', { n: result.total })} />}
-      {result && <span aria-live="polite">{t('search.results', { n: result.total })}</span>}
+      {result && (
+        <div data-testid="search-results">
+          <TicketTable items={result.items} myDepartmentId={user.departmentId} caption={t('search.results', { n: result.total })} />
+        </div>
+      )}
+      {result && (
+        <span aria-live="polite" data-testid="search-total">
+          {t('search.results', { n: result.total })}
+        </span>
+      )}
     </Space>
   );
 }

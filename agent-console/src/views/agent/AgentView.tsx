@@ -1,6 +1,7 @@
-import { Card, Col, Row, Space, Table, Tabs, Tag } from 'antd';
+import { Badge, Card, Col, Row, Space, Table, Tabs, Tag } from 'antd';
 import dayjs from 'dayjs';
 import { useCallback, useEffect, useState } from 'react';
+import { PRIORITY } from '../../../../server/src/calls/acd';
 import { api } from '../../api/client';
 import type { AgentStatus, CallbackTask, CallerCard, CallRecord, TransferOutcome } from '../../api/types';
 import { TicketTable } from '../../components/TicketTable';
@@ -12,9 +13,13 @@ import { CallCard, type LiveCall } from './CallCard';
 import { IntakeForm, KnowledgePanel } from './IntakeForm';
 import { PresenceControl } from './PresenceControl';
 
+/** the queue priority the ACD gives a caller on the elderly list (a pure module, shared) */
+const ELDERLY_PRIORITY = PRIORITY.elderly;
+
 /** The agent's workbench (issue #5 item 2). */
 export default function AgentView() {
   const { t } = useI18n();
+  const callbacks = useCallbacks();
   const [call, setCall] = useState<LiveCall | null>(null);
   const [answerDraft, setAnswerDraft] = useState('');
   const [knowledgeId, setKnowledgeId] = useState<string | null>(null);
@@ -51,7 +56,8 @@ export default function AgentView() {
                     displayName: String(r.displayName ?? ''),
                     line: String(r.line ?? ''),
                     lineName: String(r.lineName ?? r.line ?? ''),
-                    elderly: false,
+                    // the ACD gave the call the elderly priority (老年人优先) from the elderly list
+                    elderly: r.priority === ELDERLY_PRIORITY,
                     repeatCaller: false,
                     fromGateway: null,
                     gatewayReference: null,
@@ -93,7 +99,16 @@ export default function AgentView() {
         <Tabs
           items={[
             { key: 'work', label: t('agent.hotlineQueue'), children: <HotlineWork /> },
-            { key: 'callbacks', label: t('callbacks.title'), children: <Callbacks /> },
+            {
+              key: 'callbacks',
+              label: (
+                <Space size={6}>
+                  {t('callbacks.title')}
+                  <Badge count={callbacks.items?.length ?? 0} overflowCount={999} data-testid="callback-count" />
+                </Space>
+              ),
+              children: <Callbacks items={callbacks.items} />,
+            },
             { key: 'search', label: t('nav.search'), children: <SearchPanel /> },
           ]}
         />
@@ -115,16 +130,17 @@ function HotlineWork() {
   return <TicketTable items={live.items} loading={live.loading && live.items.length === 0} highlight={fresh} caption={t('agent.hotlineQueue')} />;
 }
 
-/** 未接回拨: abandoned calls and calls past the maximum wait, refreshed when the ACD changes. */
-function Callbacks() {
-  const { t } = useI18n();
-  const label = useLabel();
+/**
+ * 未接回拨: abandoned calls and calls past the maximum wait, refreshed when the ACD changes.
+ * Kept by the workbench (not the tab), so the tab's count is live while another tab is open.
+ */
+function useCallbacks(): { items: CallbackTask[] | null } {
   const { epoch } = useRealtime();
   const [items, setItems] = useState<CallbackTask[] | null>(null);
   const load = useCallback(() => {
     api<{ items: CallbackTask[] }>('/callbacks')
       .then((r) => setItems(r.items))
-      .catch(() => setItems([]));
+      .catch(() => setItems((cur) => cur ?? []));
   }, []);
   useEffect(load, [load, epoch]);
   useCallEvents((ev) => {
@@ -132,16 +148,23 @@ function Callbacks() {
     const reasons = ev.type === 'acd.changed' && Array.isArray(ev.data.reasons) ? (ev.data.reasons as unknown[]) : [];
     if (reasons.includes('abandoned') || reasons.includes('sweep')) load();
   });
+  return { items };
+}
+
+function Callbacks({ items }: { items: CallbackTask[] | null }) {
+  const { t } = useI18n();
+  const label = useLabel();
   return (
     <Table<CallbackTask>
       size="small"
       rowKey="id"
+      data-testid="callback-list"
       loading={items === null}
       dataSource={items ?? []}
       pagination={{ pageSize: 10, hideOnSinglePage: true }}
       locale={{ emptyText: t('callbacks.none') }}
       columns={[
-        { title: t('calls.from'), dataIndex: 'callerNumber', render: (n: string) => <span className="countdown">{n}</span> },
+        { title: t('calls.from'), dataIndex: 'callerNumber', render: (n: string) => <span className="countdown" data-testid="callback-number">{n}</span> },
         { title: t('calls.line'), dataIndex: 'line' },
         { title: t('callbacks.reason'), dataIndex: 'reason', render: (r: string) => <Tag>{label('callbackReason', r)}</Tag> },
         { title: t('callbacks.waited'), dataIndex: 'waitedSeconds', render: (s: number) => `${s} s` },

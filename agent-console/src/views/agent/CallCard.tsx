@@ -65,9 +65,21 @@ export function CallCard({ call, onTransfer }: { call: LiveCall | null; onTransf
           <span className="caller-number" data-testid="caller-number">
             {card.fromNumber}
           </span>
-          {card.elderly && <Tag color="cyan">{t('call.elderly')}</Tag>}
-          {card.repeatCaller && <Tag color="orange">{t('call.repeat')}</Tag>}
-          {card.fromGateway && <Tag color="blue">{t('call.from110', { ref: card.gatewayReference ?? '' })}</Tag>}
+          {card.elderly && (
+            <Tag color="cyan" data-testid="caller-elderly">
+              {t('call.elderly')}
+            </Tag>
+          )}
+          {card.repeatCaller && (
+            <Tag color="orange" data-testid="caller-repeat">
+              {t('call.repeat')}
+            </Tag>
+          )}
+          {card.fromGateway && (
+            <Tag color="blue" data-testid="caller-from-gateway">
+              {t('call.from110', { ref: card.gatewayReference ?? '' })}
+            </Tag>
+          )}
         </Space>
         <Descriptions size="small" column={2}>
           <Descriptions.Item label={t('call.line')}>{card.lineName || card.line}</Descriptions.Item>

@@ -44,6 +44,7 @@ export function IntakeForm({ call, answerDraft, knowledgeId, onFiled }: { call: 
   const category = Form.useWatch('category', form);
   const districtId = Form.useWatch('districtId', form);
   const streetId = Form.useWatch('streetId', form);
+  const leadDepartmentId = Form.useWatch('leadDepartmentId', form);
   const callId = call?.card.callId ?? null;
 
   // A new call: a new form pre-filled from the caller card (and the caller's latest ticket).
@@ -212,7 +213,33 @@ export function IntakeForm({ call, answerDraft, knowledgeId, onFiled }: { call: 
             <Form.Item
               name="leadDepartmentId"
               label={t('intake.lead')}
-              extra={suggestion?.suggestion ? t('intake.suggested', { dept: deptName(suggestion.suggestion.departmentId), reason: label('routeReason', suggestion.suggestion.reason) }) : undefined}
+              extra={
+                suggestion?.suggestion ? (
+                  <Space size={4} wrap>
+                    <span data-testid="routing-suggestion" data-department={suggestion.suggestion.departmentId}>
+                      {t('intake.suggested', { dept: deptName(suggestion.suggestion.departmentId), reason: label('routeReason', suggestion.suggestion.reason) })}
+                    </span>
+                    {leadDepartmentId && leadDepartmentId !== suggestion.suggestion.departmentId && (
+                      <>
+                        <Tag color="orange" data-testid="lead-overridden">
+                          {t('intake.overridden')}
+                        </Tag>
+                        <Button
+                          type="link"
+                          size="small"
+                          style={{ padding: 0, height: 'auto' }}
+                          onClick={() => {
+                            leadOverridden.current = false;
+                            form.setFieldsValue({ leadDepartmentId: suggestion.suggestion!.departmentId });
+                          }}
+                        >
+                          {t('intake.useSuggestion')}
+                        </Button>
+                      </>
+                    )}
+                  </Space>
+                ) : undefined
+              }
               rules={[{ required: true, message: t('form.required', { field: t('intake.lead') }) }]}
             >
               <Select showSearch optionFilterProp="label" options={deptOptions} onChange={() => (leadOverridden.current = true)} />

@@ -68,10 +68,27 @@ export default function TicketPage() {
   );
 }
 
+/** The number of the ticket a duplicate was merged into (its id until known, or if not visible). */
+function useTicketNumber(id: string | null): string | null {
+  const [found, setFound] = useState<{ id: string; number: string } | null>(null);
+  useEffect(() => {
+    if (!id) return;
+    let live = true;
+    api<Ticket>(`/tickets/${id}`)
+      .then((tk) => live && setFound({ id, number: tk.number }))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  return found && found.id === id ? found.number : null;
+}
+
 function TicketHeader({ ticket, onChange }: { ticket: Ticket; onChange: (t: Ticket) => void }) {
   const { t } = useI18n();
   const label = useLabel();
   const { deptName, areaName } = useDirectory();
+  const masterNumber = useTicketNumber(ticket.mergedInto);
   return (
     <Card
       title={
@@ -92,7 +109,10 @@ function TicketHeader({ ticket, onChange }: { ticket: Ticket; onChange: (t: Tick
     >
       <Descriptions size="small" bordered column={{ xs: 1, md: 2, xl: 3 }}>
         <Descriptions.Item label={t('ticket.caller')}>
-          {ticket.caller.anonymous ? t('ticket.anonymous') : (ticket.caller.name ?? '—')} · <span className="countdown">{ticket.caller.phone}</span>
+          {ticket.caller.anonymous ? t('ticket.anonymous') : (ticket.caller.name ?? '—')} ·{' '}
+          <span className="countdown" data-testid="caller-phone">
+            {ticket.caller.phone}
+          </span>
         </Descriptions.Item>
         <Descriptions.Item label={t('ticket.channel')}>{label('channel', ticket.channel)}</Descriptions.Item>
         <Descriptions.Item label={t('ticket.area')}>{areaName(ticket.area)}</Descriptions.Item>
@@ -131,12 +151,14 @@ function TicketHeader({ ticket, onChange }: { ticket: Ticket; onChange: (t: Tick
         )}
         {ticket.mergedInto && (
           <Descriptions.Item label={t('ticket.mergedInto')} span={3}>
-            <Link to={`/tickets/${ticket.mergedInto}`}>{ticket.mergedInto}</Link>
+            <Link to={`/tickets/${ticket.mergedInto}`} data-testid="merged-into">
+              {masterNumber ?? ticket.mergedInto}
+            </Link>
           </Descriptions.Item>
         )}
         {!!ticket.duplicates?.length && (
           <Descriptions.Item label={t('ticket.duplicates')} span={3}>
-            <Space wrap>
+            <Space wrap data-testid="duplicates">
               {ticket.duplicates.map((d) => (
                 <Link key={d.id} to={`/tickets/${d.id}`}>
                   {d.number}
@@ -158,7 +180,7 @@ function DeadlineCard({ view }: { view: DeadlinesView | null }) {
   const label = useLabel();
   const units = { d: t('unit.d'), h: t('unit.h'), m: t('unit.m') };
   return (
-    <Card size="small" title={t('deadline.title')}>
+    <Card size="small" title={t('deadline.title')} data-testid="deadlines">
       {view?.suspendedSince && <Alert type="info" showIcon message={t('deadline.suspended', { since: fmt(view.suspendedSince) })} style={{ marginBottom: 8 }} />}
       <Table<MilestoneView>
         size="small"
@@ -195,7 +217,7 @@ function CallsCard({ calls }: { calls: CallRecord[] | null }) {
   const { t } = useI18n();
   const label = useLabel();
   return (
-    <Card size="small" title={t('calls.title')}>
+    <Card size="small" title={t('calls.title')} data-testid="call-records">
       <Table<CallRecord>
         size="small"
         rowKey="id"
@@ -224,7 +246,7 @@ function RatingsCard({ ticket }: { ticket: Ticket }) {
   const { t } = useI18n();
   const label = useLabel();
   return (
-    <Card size="small" title={t('rating.title')}>
+    <Card size="small" title={t('rating.title')} data-testid="ratings">
       {ticket.ratings.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('rating.none')} />
       ) : (
@@ -232,8 +254,9 @@ function RatingsCard({ ticket }: { ticket: Ticket }) {
           items={ticket.ratings.map((r) => ({
             color: r.level === 'dissatisfied' || r.level === 'very_dissatisfied' ? 'red' : 'green',
             children: (
-              <span>
-                {t('rating.round', { n: r.round })} · <strong>{label('rating', r.level)}</strong> · {r.realName ? t('rating.realName') : t('rating.anonymous')} · {fmt(r.at)}
+              <span data-testid="rating-entry" data-level={r.level}>
+                {t('rating.round', { n: r.round })} · <strong>{label('rating', r.level)}</strong> · {label('ratingSource', r.source)} ·{' '}
+                {r.realName ? t('rating.realName') : t('rating.anonymous')} · {fmt(r.at)}
                 {r.comment ? ` — ${r.comment}` : ''}
               </span>
             ),
@@ -249,12 +272,12 @@ function TimelineCard({ ticket }: { ticket: Ticket }) {
   const label = useLabel();
   const entries = [...ticket.timeline].sort((a, b) => b.seq - a.seq);
   return (
-    <Card size="small" title={t('timeline.title')}>
+    <Card size="small" title={t('timeline.title')} data-testid="timeline">
       <Timeline
         items={entries.map((e) => ({
           color: e.action === 'supervise' || e.action === 'urge' || e.action === 'tick' ? 'red' : 'blue',
           children: (
-            <div>
+            <div data-testid="timeline-entry" data-action={e.action}>
               <div>
                 <strong>{label('command', e.action)}</strong> · {e.actor.name} ({label('role', e.actor.role)}) · {fmt(e.at)}
               </div>

@@ -32,6 +32,7 @@ import {
 import { callKpiRoutes } from './calls/kpi-routes.js';
 import { CallStore } from './calls/call-store.js';
 import { callModel } from './calls/model.js';
+import { CallbackDesk, callbackRoutes } from './calls/callbacks.js';
 import { callRoutes } from './calls/routes.js';
 import { startCallEventWorker } from './calls/worker.js';
 import { UserStatus } from './auth/user-status.js';
@@ -344,6 +345,15 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   deadlineRoutes(api, { store, tickets, clock });
   callRoutes(api, { engine: calls, User: dir.User, sipCredentials, ticketCallIds: async (id, actor) => (await tickets.get(id, actor)).callIds });
   callKpiRoutes(api, { Call, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });
+  const callbackDesk = new CallbackDesk({
+    acd: calls.acd,
+    db: mongo.db!,
+    clock,
+    ticketVisible: async (id, actor) => void (await tickets.get(id, actor)),
+    notify: (rooms, event, payload) => ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload }),
+  });
+  await callbackDesk.ensureIndexes();
+  callbackRoutes(api, callbackDesk);
   const duplicates = new DuplicateIndex(redis, env.QUEUE_PREFIX, tm.Ticket);
   duplicateRoutes(api, { tickets, index: duplicates });
   exportRoutes(api, { tickets, Ticket: tm.Ticket, rollup: kpiRollup, Department: dir.Department, utcOffsetMinutes: utcOffsetOf(env.TIME_ZONE), clock });

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   DELIVERY_NOT_FAILED: 409,
   /** A 审管 delivery whose job (and payload) is gone: older than the failed jobs are kept. */
   DELIVERY_GONE: 410,
+  /** A callback task (未接回拨) already closed by someone's call-back. */
+  CALLBACK_CLOSED: 409,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;

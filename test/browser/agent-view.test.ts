@@ -4,7 +4,8 @@
  * publisher (telephony/src/call-events.ts) on the real queues, as in agent-call.test.ts.
  *
  * - 未接回拨: a call that waits with no agent available and is abandoned appears in the callback
- *   list (and the tab's count) without a reload.
+ *   list (and the tab's count) without a reload; a call-back nobody answered counts an attempt,
+ *   a reached one closes the task, and a second agent's list follows live.
  * - 老年人优先: a call from a number on the elderly list (ELDERLY_NUMBERS) pops with the elderly tag.
  * - The agent overrides the routing suggestion; the ticket goes to the department chosen.
  * - Ticket search by number, by the caller's phone and by text; a query matching nothing lists none.
@@ -122,8 +123,32 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     const rec = await t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
     expect(rec.body).toMatchObject({ outcome: 'abandoned', callbackTaskId: tasks[0]!.id });
     await page.screenshot({ path: resolve(SHOTS, 'agent-view-callbacks.png'), fullPage: true });
+
+    // agent1 calls back: nobody answers; the task stays with one attempt. agent2 sees it live.
+    const other = await newPage(browser);
+    await login(other, base, 'agent2');
+    await other.getByRole('tab', { name: /未接回拨/ }).click();
+    const otherRow = other.getByTestId('callback-list').locator('tr.ant-table-row', { hasText: '13700007777' });
+    await visible(otherRow);
+    await page.bringToFront();
+    await row.locator('[data-callback-result="no_answer"]').click();
+    await textOf(row.getByTestId('callback-attempts')).toBe('1');
+    await textOf(otherRow.getByTestId('callback-attempts')).toBe('1');
+    // the second call-back reaches the citizen: the task leaves both lists
+    await row.locator('[data-callback-result="reached"]').click();
+    await list.locator('tr.ant-table-row', { hasText: '13700007777' }).waitFor({ state: 'detached', timeout: 15_000 });
+    await other.getByTestId('callback-list').locator('tr.ant-table-row', { hasText: '13700007777' }).waitFor({ state: 'detached', timeout: 15_000 });
+    await textOf(page.getByTestId('callback-count')).toBe(''); // antd shows no badge at 0
+    expect(await sameDocument(page)).toBe(true);
+    const history = await t.api.get(`/api/callbacks/${encodeURIComponent(tasks[0]!.id)}/results`).set(await as('agent1'));
+    expect(history.body.items.map((r: { result: string; by: { id: string } }) => [r.result, r.by.id])).toEqual([
+      ['no_answer', 'agent1'],
+      ['reached', 'agent1'],
+    ]);
+    expect((await t.api.get('/api/callbacks').set(await as('agent1'))).body.items).toEqual([]);
+    await other.context().close();
     await page.context().close();
-  });
+  }, 120_000);
 
   it('老年人优先: a call from a number on the elderly list pops with the elderly tag; others do not', async () => {
     const page = await newPage(browser);

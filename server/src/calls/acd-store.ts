@@ -30,6 +30,7 @@ import {
   type AgentStatus,
   type Assignment,
   type CallbackReason,
+  type CallbackAttempt,
   type CallbackTask,
   type OverflowPolicy,
   type QueueEntry,
@@ -179,9 +180,25 @@ const CAS_RETRIES = 8;
 /** Skills strategy: how many longest-idle agents of a group a round looks through for a match. */
 const SKILLS_WINDOW = 200;
 
+/**
+ * CALLBACK ATTEMPT (a call-back nobody answered: the task stays, its attempt count grows)
+ * KEYS[1] callbacks hash; ARGV: task id, attempt JSON. Returns the updated task JSON, or nil.
+ */
+const CALLBACK_ATTEMPT = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return nil end
+local task = cjson.decode(raw)
+task.attempts = (tonumber(task.attempts) or 0) + 1
+task.lastAttempt = cjson.decode(ARGV[2])
+local out = cjson.encode(task)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
+`;
+
 /** The scripts, registered on the client with defineCommand: EVALSHA, the text sent only once. */
 const SCRIPTS = {
   reindex: { numberOfKeys: 1, lua: REINDEX },
+  callbackAttempt: { numberOfKeys: 1, lua: CALLBACK_ATTEMPT },
   enqueue: { numberOfKeys: 2, lua: ENQUEUE },
   claim: { numberOfKeys: 3, lua: CLAIM },
   writeAgent: { numberOfKeys: 3, lua: WRITE_AGENT },
@@ -483,6 +500,24 @@ export class AcdStore {
       }
     }
     return out;
+  }
+
+  /** One callback task, or null when there is none (closed, or never created). */
+  async callbackTask(id: string): Promise<CallbackTask | null> {
+    const raw = await this.redis.hget(this.k.callbacks(), id);
+    return raw === null ? null : (JSON.parse(raw) as CallbackTask);
+  }
+
+  /** Count a call-back attempt that leaves the task open; null when the task is gone. */
+  async noteCallbackAttempt(id: string, attempt: CallbackAttempt): Promise<CallbackTask | null> {
+    const r = (await this.run('callbackAttempt', this.k.callbacks(), id, JSON.stringify(attempt))) as string | null;
+    return r === null ? null : (JSON.parse(r) as CallbackTask);
+  }
+
+  /** Take a task off the callback list; false when it was already gone. */
+  async removeCallback(id: string): Promise<boolean> {
+    const r = await this.redis.multi().hdel(this.k.callbacks(), id).zrem(this.k.callbackOrder(), id).exec();
+    return Number(r?.[0]?.[1] ?? 0) === 1;
   }
 
   /** Callback tasks, oldest first. */

@@ -295,6 +295,20 @@ export interface CallbackTask {
   /** `no_number`: the caller withheld the number, nobody can call back; kept for the record */
   status: 'open' | 'no_number';
   createdAt: number;
+  /** call-back attempts that did not close the task (nobody answered), and the latest one */
+  attempts?: number;
+  lastAttempt?: CallbackAttempt;
+}
+
+/** What an agent's call-back achieved: `no_answer` keeps the task open, the others close it. */
+export const CALLBACK_RESULTS = ['reached', 'no_answer', 'invalid_number'] as const;
+export type CallbackResult = (typeof CALLBACK_RESULTS)[number];
+
+export interface CallbackAttempt {
+  at: number;
+  by: string;
+  result: CallbackResult;
+  note: string;
 }
 
 export const SHORT_ABANDON_MS = 5_000;

@@ -1,8 +1,8 @@
-import { Badge, Card, Col, Row, Space, Table, Tabs, Tag } from 'antd';
+import { App, Badge, Button, Card, Col, Row, Space, Table, Tabs, Tag, Tooltip } from 'antd';
 import dayjs from 'dayjs';
 import { useCallback, useEffect, useState } from 'react';
 import { PRIORITY } from '../../../../server/src/calls/acd';
-import { api } from '../../api/client';
+import { api, ApiError } from '../../api/client';
 import type { AgentStatus, CallbackTask, CallerCard, CallRecord, TransferOutcome } from '../../api/types';
 import { TicketTable } from '../../components/TicketTable';
 import { useI18n, useLabel } from '../../i18n';
@@ -107,7 +107,7 @@ export default function AgentView() {
                   <Badge count={callbacks.items?.length ?? 0} overflowCount={999} data-testid="callback-count" />
                 </Space>
               ),
-              children: <Callbacks items={callbacks.items} />,
+              children: <Callbacks items={callbacks.items} reload={callbacks.reload} />,
             },
             { key: 'search', label: t('nav.search'), children: <SearchPanel /> },
           ]}
@@ -134,7 +134,7 @@ function HotlineWork() {
  * 未接回拨: abandoned calls and calls past the maximum wait, refreshed when the ACD changes.
  * Kept by the workbench (not the tab), so the tab's count is live while another tab is open.
  */
-function useCallbacks(): { items: CallbackTask[] | null } {
+function useCallbacks(): { items: CallbackTask[] | null; reload: () => void } {
   const { epoch } = useRealtime();
   const [items, setItems] = useState<CallbackTask[] | null>(null);
   const load = useCallback(() => {
@@ -146,14 +146,31 @@ function useCallbacks(): { items: CallbackTask[] | null } {
   useCallEvents((ev) => {
     // acd.changed is coalesced by the engine (at most one per 250 ms) and lists its reasons
     const reasons = ev.type === 'acd.changed' && Array.isArray(ev.data.reasons) ? (ev.data.reasons as unknown[]) : [];
-    if (reasons.includes('abandoned') || reasons.includes('sweep')) load();
+    if (reasons.includes('abandoned') || reasons.includes('sweep') || reasons.includes('callback')) load();
   });
-  return { items };
+  return { items, reload: load };
 }
 
-function Callbacks({ items }: { items: CallbackTask[] | null }) {
+type CallbackResult = 'reached' | 'no_answer' | 'invalid_number';
+
+function Callbacks({ items, reload }: { items: CallbackTask[] | null; reload: () => void }) {
   const { t } = useI18n();
   const label = useLabel();
+  const { message } = App.useApp();
+  const [busy, setBusy] = useState<string | null>(null);
+  const record = async (task: CallbackTask, result: CallbackResult): Promise<void> => {
+    setBusy(task.id);
+    try {
+      await api(`/callbacks/${encodeURIComponent(task.id)}/results`, { method: 'POST', body: { result } });
+      message.success(t(`callbacks.recorded.${result}`));
+    } catch (e) {
+      // someone else closed it meanwhile: the list is refreshed below
+      message.warning(e instanceof ApiError && e.code === 'CALLBACK_CLOSED' ? t('callbacks.alreadyClosed') : e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(null);
+      reload();
+    }
+  };
   return (
     <Table<CallbackTask>
       size="small"
@@ -169,6 +186,40 @@ function Callbacks({ items }: { items: CallbackTask[] | null }) {
         { title: t('callbacks.reason'), dataIndex: 'reason', render: (r: string) => <Tag>{label('callbackReason', r)}</Tag> },
         { title: t('callbacks.waited'), dataIndex: 'waitedSeconds', render: (s: number) => `${s} s` },
         { title: t('callbacks.leftAt'), dataIndex: 'leftAt', render: (d: string) => dayjs(d).format('MM-DD HH:mm:ss') },
+        {
+          title: t('callbacks.attempts'),
+          dataIndex: 'attempts',
+          render: (n: number | undefined, task) => {
+            const last = task.lastAttempt as { at: number; by: string } | undefined;
+            const count = <span data-testid="callback-attempts">{n ?? 0}</span>;
+            return last ? <Tooltip title={t('callbacks.lastAttempt', { who: last.by, at: dayjs(last.at).format('MM-DD HH:mm') })}>{count}</Tooltip> : count;
+          },
+        },
+        {
+          title: t('callbacks.actions'),
+          key: 'actions',
+          render: (_: unknown, task) => {
+            const noNumber = task.status === 'no_number';
+            const results: CallbackResult[] = noNumber ? ['invalid_number'] : ['reached', 'no_answer', 'invalid_number'];
+            return (
+              <Space size={4} wrap>
+                {results.map((r) => (
+                  <Button
+                    key={r}
+                    size="small"
+                    type={r === 'reached' ? 'primary' : 'default'}
+                    loading={busy === task.id}
+                    data-callback-result={r}
+                    aria-label={t('callbacks.resultAria', { result: t(`callbacks.result.${r}`), number: task.callerNumber || '—' })}
+                    onClick={() => void record(task, r)}
+                  >
+                    {t(`callbacks.result.${r}`)}
+                  </Button>
+                ))}
+              </Space>
+            );
+          },
+        },
       ]}
     />
   );

@@ -1,0 +1,166 @@
+/**
+ * Working the callback list (未接回拨, HOTLINE-RULES "Intake rules": every missed call gets a
+ * callback task). An agent calls the citizen back and records what happened:
+ *   - `no_answer`: nobody picked up; the task stays on the list with its attempt count;
+ *   - `reached`: the citizen was reached (a ticket filed from the call may be linked);
+ *   - `invalid_number`: the number cannot be called back.
+ * The last two close the task. Every result is first written to MongoDB (`callback_results`,
+ * insert-only: one document per attempt, and `<task id>:closed` for the close, whose unique id
+ * makes a second close a 409), then the Redis list is updated; a crash in between leaves the
+ * record, and a repeated close repairs the list.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
+import { z } from 'zod';
+import { HOTLINE_ROLES } from '../auth/policies.js';
+import { AppError, notFound } from '../errors.js';
+import type { ApiRouter } from '../http/router.js';
+import type { Actor } from '../tickets/types.js';
+import { CALLBACK_RESULTS, type CallbackResult, type CallbackTask } from './acd.js';
+import type { AcdStore } from './acd-store.js';
+
+export const CALLBACK_RESULTS_COLLECTION = 'callback_results';
+
+export interface CallbackResultDoc {
+  /** `<task id>:closed` for the result that closed the task, `<task id>:a:<uuid>` for an attempt */
+  _id: string;
+  taskId: string;
+  callId: string;
+  callerNumber: string;
+  result: CallbackResult;
+  note: string;
+  ticketId: string | null;
+  by: { id: string; name: string };
+  at: Date;
+}
+
+/** `cb-<call id>`: printable ASCII without '/' (call ids are SIP Call-IDs) */
+const taskParams = z.object({ id: z.string().regex(/^[!-.0-~]{1,260}$/, 'must be a callback task id') });
+const resultBody = z.object({
+  result: z.enum(CALLBACK_RESULTS),
+  note: z.string().trim().max(500).default(''),
+  /** a ticket filed from the call-back (the agent must be able to see it) */
+  ticketId: z.string().regex(/^[0-9a-f]{24}$/, 'must be a ticket id').optional(),
+});
+
+export interface CallbackDeps {
+  acd: AcdStore;
+  db: Db;
+  clock: () => Date;
+  /** 404 (throws) unless the actor may see the ticket */
+  ticketVisible: (ticketId: string, actor: Actor) => Promise<void>;
+  /** tells consoles and wallboards that the list changed */
+  notify: (rooms: string[], event: string, payload: Record<string, unknown>) => void;
+}
+
+const isDuplicateKey = (e: unknown): boolean => (e as { code?: number }).code === 11000;
+
+export class CallbackDesk {
+  constructor(private readonly d: CallbackDeps) {}
+
+  private get results() {
+    return this.d.db.collection<CallbackResultDoc>(CALLBACK_RESULTS_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.results.createIndex({ taskId: 1, at: 1 });
+  }
+
+  private async closedError(taskId: string): Promise<AppError | null> {
+    const closed = await this.results.findOne({ _id: `${taskId}:closed` });
+    if (!closed) return null;
+    return new AppError('CALLBACK_CLOSED', 'this callback task was already closed', { result: closed.result, by: closed.by, at: closed.at.toISOString() });
+  }
+
+  async record(taskId: string, actor: Actor, body: z.infer<typeof resultBody>): Promise<{ task: CallbackTask; result: CallbackResult; closed: boolean }> {
+    const task = await this.d.acd.callbackTask(taskId);
+    if (!task) throw (await this.closedError(taskId)) ?? notFound('callback task');
+    if (task.status === 'no_number' && body.result !== 'invalid_number') {
+      throw new AppError('VALIDATION_FAILED', 'the caller withheld the number: close this task as invalid_number', [{ path: 'body.result', message: 'must be invalid_number' }]);
+    }
+    if (body.ticketId) await this.d.ticketVisible(body.ticketId, actor);
+    const at = this.d.clock();
+    const closes = body.result !== 'no_answer';
+    const doc: CallbackResultDoc = {
+      _id: closes ? `${taskId}:closed` : `${taskId}:a:${randomUUID()}`,
+      taskId,
+      callId: task.callId,
+      callerNumber: task.callerNumber,
+      result: body.result,
+      note: body.note,
+      ticketId: body.ticketId ?? null,
+      by: { id: actor.id, name: actor.name },
+      at,
+    };
+    try {
+      await this.results.insertOne(doc);
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+      await this.d.acd.removeCallback(taskId); // closed before, but the list still had it: repair
+      throw (await this.closedError(taskId)) ?? e;
+    }
+    let current: CallbackTask | null = task;
+    if (closes) await this.d.acd.removeCallback(taskId);
+    else {
+      current = await this.d.acd.noteCallbackAttempt(taskId, { at: at.getTime(), by: actor.name, result: body.result, note: body.note });
+      if (!current) throw (await this.closedError(taskId)) ?? notFound('callback task');
+    }
+    this.d.notify(['hotline', 'supervisors'], 'acd.changed', { reasons: ['callback'], changes: 1 });
+    return { task: current, result: body.result, closed: closes };
+  }
+
+  async isOpen(taskId: string): Promise<boolean> {
+    return (await this.d.acd.callbackTask(taskId)) !== null;
+  }
+
+  /** Every result recorded for a task, oldest first (open or closed). */
+  async history(taskId: string): Promise<CallbackResultDoc[]> {
+    return this.results.find({ taskId }).sort({ at: 1 }).toArray();
+  }
+}
+
+const presentResult = (r: CallbackResultDoc) => ({
+  taskId: r.taskId,
+  callId: r.callId,
+  callerNumber: r.callerNumber,
+  result: r.result,
+  closed: r._id.endsWith(':closed'),
+  note: r.note,
+  ticketId: r.ticketId,
+  by: r.by,
+  at: r.at.toISOString(),
+});
+
+export function callbackRoutes(api: ApiRouter, desk: CallbackDesk): void {
+  api.add({
+    method: 'post',
+    path: '/callbacks/:id/results',
+    tag: 'calls',
+    summary: "Record a call-back's result: no_answer keeps the task open (attempt counted); reached or invalid_number closes it",
+    roles: HOTLINE_ROLES,
+    params: taskParams,
+    body: resultBody,
+    async handler({ actor, params, body }) {
+      const r = await desk.record(params.id, actor, body);
+      return {
+        task: { ...r.task, enqueuedAt: new Date(r.task.enqueuedAt).toISOString(), leftAt: new Date(r.task.leftAt).toISOString(), createdAt: new Date(r.task.createdAt).toISOString() },
+        result: r.result,
+        closed: r.closed,
+      };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/callbacks/:id/results',
+    tag: 'calls',
+    summary: 'The call-back attempts and the close of a callback task, oldest first',
+    roles: HOTLINE_ROLES,
+    params: taskParams,
+    async handler({ params }) {
+      const items = await desk.history(params.id);
+      if (items.length === 0 && !(await desk.isOpen(params.id))) throw notFound('callback task');
+      return { items: items.map(presentResult) };
+    },
+  });
+}

@@ -17,6 +17,7 @@
 // fails (or the caller refuses the re-INVITE) the caller stays with the agent; either way
 // `call.transfer-result` tells the engine, which tells the agent.
 // Every request gets a final response (TELEPHONY-NOTES defect 4).
+import { createSocket } from 'node:dgram';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import sip, { type SipMessage, type SipRemote } from 'sip';
 import type { BindingStore } from './binding-store.js';
@@ -53,6 +54,13 @@ export interface RelayOptions {
   /** a transfer whose gateway has not answered after this is cancelled (ms, default 20 000) */
   transferTimeoutMs?: number;
   snapshots?: DialogSnapshots;
+  /**
+   * Sends a response outside any transaction (after a restart the stack has none for a caller's
+   * INVITE of the previous run). Default: from an ephemeral UDP socket on `contactHost` to the
+   * Via's address (RFC 3261 §18.2.2); a stack that can send statelessly from its own socket
+   * should be passed here instead.
+   */
+  sendStateless?: (rs: SipMessage, target: { address: string; port: number }) => void;
   /**
    * Out-of-dialog requests (new INVITEs, OPTIONS, unknown methods) per source IP per second;
    * beyond it: 503 Retry-After (a flood from one source cannot take the adapter down). Sources
@@ -124,6 +132,10 @@ interface Ring {
   invite: SipMessage;
   state: 'calling' | 'cancelled' | 'answered' | 'failed';
   timer?: NodeJS.Timeout;
+  /** the phone sent 180/183 (`call.ringing` published, the ring is in the restart snapshot) */
+  alerting?: boolean;
+  /** the phone's To tag from its 1xx */
+  remoteTag?: string;
 }
 
 interface Transfer {
@@ -155,6 +167,8 @@ interface Live extends Omit<InboundCall, 'peer'> {
   ringPending?: string;
   /** delayed offer (caller's INVITE without SDP): the phone's 2xx waits for the caller's answer */
   agentAck?: { leg: Leg; seq: number; sent?: SipMessage };
+  /** the current (or last) hold: seq numbers the holds of this call */
+  hold?: { seq: number; active: boolean };
 }
 
 class TimeoutError extends Error {}
@@ -204,6 +218,50 @@ export function ringFailureOf(status: number): RingFailure {
 
 const SDP_HEADERS = { 'content-type': 'application/sdp' };
 
+/**
+ * Does this SDP put the call on hold? The audio stream's direction (or the session's, when the
+ * stream has none) is sendonly or inactive, or its connection address is 0.0.0.0 (RFC 2543
+ * style). Streams other than audio are ignored.
+ */
+export function isHoldSdp(sdp: string): boolean {
+  let section: 'session' | 'audio' | 'other' = 'session';
+  let sessionDir = 'sendrecv';
+  let audioDir: string | null = null;
+  let sessionConn = '';
+  let audioConn: string | null = null;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith('m=')) {
+      if (section === 'audio') break; // the first audio stream decides
+      section = line.startsWith('m=audio') ? 'audio' : 'other';
+      continue;
+    }
+    if (section === 'other') continue;
+    const dir = /^a=(sendrecv|sendonly|recvonly|inactive)$/.exec(line)?.[1];
+    if (dir) {
+      if (section === 'audio') audioDir = dir;
+      else sessionDir = dir;
+    }
+    const conn = /^c=IN IP[46] (\S+)/.exec(line)?.[1];
+    if (conn) {
+      if (section === 'audio') audioConn = conn;
+      else sessionConn = conn;
+    }
+  }
+  const direction = audioDir ?? sessionDir;
+  return direction === 'sendonly' || direction === 'inactive' || (audioConn ?? sessionConn) === '0.0.0.0';
+}
+
+/** Default stateless send: an ephemeral UDP socket on `host`, closed once the datagram left. */
+function udpStateless(host: string): (rs: SipMessage, target: { address: string; port: number }) => void {
+  return (rs, target) => {
+    const sock = createSocket('udp4');
+    sock.on('error', () => sock.close());
+    const bytes = Buffer.from(sip.stringify(rs), 'latin1');
+    sock.bind(0, host, () => sock.send(bytes, target.port, target.address, () => sock.close()));
+  };
+}
+
 /** Application text as UTF-8 bytes in a latin1 string: what the patched stack sends unchanged. */
 function toWire(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
@@ -236,6 +294,8 @@ export class CallRelay {
   readonly #flood: RateLimiterMemory | null;
   readonly #trusted: ReadonlySet<string>;
   readonly #floodLogged = new Map<string, number>();
+  /** final responses to callers' INVITEs of a previous run, retransmitted until their ACK */
+  readonly #leftovers = new Map<string, OkRetransmitter>();
 
   constructor(o: RelayOptions, publisher: CallEventPublisher, send: (m: SipMessage, cb?: (rs: SipMessage) => void) => void) {
     this.#o = o;
@@ -318,6 +378,8 @@ export class CallRelay {
 
   /** Ends every call: ringing ones with 503, connected ones with BYE on both legs (shutdown). */
   async shutdown(): Promise<void> {
+    for (const rt of this.#leftovers.values()) rt.stop();
+    this.#leftovers.clear();
     for (const call of [...this.#calls.values()]) {
       if (call.state === 'answered') this.#hangUp(call, null, 'system', 'shutdown');
       else this.#finish(call, 503, 'Service Unavailable', 'shutdown', { 'retry-after': String(this.#retryAfter) });
@@ -345,12 +407,54 @@ export class CallRelay {
         await this.#publishSafe({ type: 'call.ended', callId: s.callId, by: 'system', reason: 'telephony-restart', at });
         ended++;
       } else {
-        await this.#publishSafe({ type: 'call.abandoned', callId: s.callId, line: s.line, reason: 'telephony-restart', finalStatus: 0, at });
+        // still waiting or ringing: the caller's INVITE gets its final answer, the phone that was
+        // ringing for it a CANCEL (and the ACK of its 487)
+        if (s.callerInvite) this.#answerLeftover(s, s.callerInvite);
+        if (s.ring) this.#cancelLeftoverRing(s.ring);
+        await this.#publishSafe({ type: 'call.abandoned', callId: s.callId, line: s.line, reason: 'telephony-restart', finalStatus: s.callerInvite ? 503 : 0, at });
         abandoned++;
       }
     }
     if (snaps.length > 0) this.#log.warn({ event: 'relay.reconciled', ended, abandoned }, 'calls of the previous run ended');
     return { ended, abandoned };
+  }
+
+  /** 503 to a caller's INVITE of the previous run (no transaction left for it: sent statelessly). */
+  #answerLeftover(s: Snapshot, ci: NonNullable<Snapshot['callerInvite']>): void {
+    const rq: SipMessage = { method: 'INVITE', uri: '', headers: { via: ci.via, from: ci.from, to: ci.to, 'call-id': s.callId, cseq: { method: 'INVITE', seq: ci.cseq } } };
+    const rs = sip.makeResponse(rq, 503, 'Service Unavailable', { headers: { 'retry-after': String(this.#retryAfter) } });
+    rs.headers.to = { ...ci.to, params: { ...ci.to.params, tag: ci.localTag } };
+    const top = ci.via[0];
+    if (!top) return;
+    const address = top.params.received ?? top.host;
+    const rport = top.params.rport ? Number(top.params.rport) : NaN;
+    const port = Number.isInteger(rport) && rport > 0 ? rport : (top.port ?? 5060);
+    const stateless = this.#o.sendStateless ?? udpStateless(this.#o.contactHost);
+    const send = (): void => {
+      try {
+        stateless(rs, { address, port });
+      } catch (e) {
+        this.#log.error({ event: 'relay.reconcile_send_failed', callId: s.callId, err: String(e) }, 'final response not sent');
+      }
+    };
+    // as a server transaction would (RFC 3261 §17.2.1): resent at T1, 2·T1 … until the ACK (#ack)
+    this.#leftovers.get(s.callId)?.stop();
+    this.#leftovers.set(s.callId, new OkRetransmitter(send, () => this.#leftovers.delete(s.callId)));
+  }
+
+  /** CANCEL for a ring of the previous run; its 487 finds no transaction, so it is ACKed here. */
+  #cancelLeftoverRing(r: NonNullable<Snapshot['ring']>): void {
+    const base = { from: r.from, 'call-id': r.callId, 'max-forwards': 70 };
+    const cancel: SipMessage = { method: 'CANCEL', uri: r.uri, headers: { ...base, via: [{ ...r.via, params: { ...r.via.params } }], to: r.to, cseq: { method: 'CANCEL', seq: r.cseq } } };
+    this.#send(cancel, (rs) => {
+      if ((rs.status ?? 0) < 200 || !r.remoteTag) return;
+      // the phone answers the INVITE with 487 right after the CANCEL's 200
+      const ack: SipMessage = {
+        method: 'ACK', uri: r.uri,
+        headers: { ...base, via: [{ ...r.via, params: { ...r.via.params } }], to: { ...r.to, params: { ...r.to.params, tag: r.remoteTag } }, cseq: { method: 'ACK', seq: r.cseq } },
+      };
+      setTimeout(() => this.#send(ack), 100).unref();
+    });
   }
 
   // ----- commands from the engine ---------------------------------------------------------------
@@ -629,7 +733,7 @@ export class CallRelay {
     this.stats.offered++;
     if (call.state !== 'offering') return;
     call.state = 'ringing';
-    void this.#o.snapshots?.save({ callId: call.callId, line: call.line.id });
+    void this.#o.snapshots?.save(this.#snapshot(call));
     this.#respond(call.invite, 180, 'Ringing', { ...this.#contactHeader(call), ...recordRouteOf(call.invite) }, call.localTag);
     const maxRing = this.#o.maxRingMs ?? 300_000;
     call.timer = setTimeout(() => {
@@ -715,6 +819,7 @@ export class CallRelay {
     clearTimeout(ring.timer);
     this.#cancelInvite(ring.invite);
     if (call.ring === ring) call.ring = undefined;
+    if (ring.alerting && call.state === 'ringing') void this.#o.snapshots?.save(this.#snapshot(call));
   }
 
   #ringFailed(call: Live, ring: Ring, reason: RingFailure, status: number | null): void {
@@ -725,7 +830,16 @@ export class CallRelay {
 
   #onRingResponse(call: Live, ring: Ring, rs: SipMessage): void {
     const status = rs.status ?? 0;
-    if (status < 200) return;
+    if (status < 200) {
+      if ((status === 180 || status === 183) && !ring.alerting && ring.state === 'calling' && call.ring === ring && call.state === 'ringing') {
+        ring.alerting = true;
+        ring.remoteTag = rs.headers.to?.params?.tag ?? undefined;
+        // a restart from now on must CANCEL this phone (and answer the caller)
+        void this.#o.snapshots?.save(this.#snapshot(call));
+        void this.#publishSafe({ type: 'call.ringing', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, status, at: this.#iso() });
+      }
+      return;
+    }
     if (status < 300) {
       const leg = uacLeg(ring.invite, rs);
       if (ring.state === 'answered' && call.agentAck) {
@@ -754,6 +868,7 @@ export class CallRelay {
     ring.state = 'failed';
     clearTimeout(ring.timer);
     if (call.ring === ring) call.ring = undefined;
+    if (ring.alerting && call.state === 'ringing') void this.#o.snapshots?.save(this.#snapshot(call));
     this.#ringFailed(call, ring, ringFailureOf(status), status);
   }
 
@@ -782,13 +897,32 @@ export class CallRelay {
   }
 
   #snapshot(call: Live): Snapshot {
-    return { callId: call.callId, line: call.line.id, ...(call.callerLeg ? { callerLeg: call.callerLeg } : {}), ...(call.peer ? { peerLeg: call.peer.leg } : {}) };
+    const s: Snapshot = { callId: call.callId, line: call.line.id, ...(call.callerLeg ? { callerLeg: call.callerLeg } : {}), ...(call.peer ? { peerLeg: call.peer.leg } : {}) };
+    if (call.state === 'ringing' || call.state === 'offering') {
+      const { via, from, to } = call.invite.headers;
+      if (via && from && to) s.callerInvite = { via, from, to, cseq: call.cseq, localTag: call.localTag };
+      const r = call.ring;
+      const rv = r?.invite.headers.via?.[0];
+      if (r && r.state === 'calling' && r.alerting && rv?.params?.branch && r.invite.headers.from && r.invite.headers.to) {
+        s.ring = {
+          uri: uriString(r.invite.uri), via: rv, from: r.invite.headers.from, to: r.invite.headers.to,
+          callId: String(r.invite.headers['call-id']), cseq: r.invite.headers.cseq?.seq ?? 1, remoteTag: r.remoteTag ?? null,
+        };
+      }
+    }
+    return s;
   }
 
   // ----- in the call ----------------------------------------------------------------------------
 
   #ack(rq: SipMessage): void {
     const id = String(rq.headers['call-id'] ?? '');
+    const leftover = this.#leftovers.get(id);
+    if (leftover) {
+      leftover.stop();
+      this.#leftovers.delete(id);
+      return;
+    }
     const found = this.#legs.get(id);
     if (!found) return;
     const { call, side } = found;
@@ -903,6 +1037,7 @@ export class CallRelay {
         headers: { ...this.#contactHeader(call), ...recordRouteOf(rq), ...(rs.content ? SDP_HEADERS : {}) },
         ...(rs.content ? { content: rs.content } : {}),
       });
+      if (rq.content) this.#holdChanged(call, side, isHoldSdp(rq.content));
       const legId = leg.callId;
       call.pendingAcks.get(legId)?.rt.stop();
       call.pendingAcks.set(legId, {
@@ -911,6 +1046,16 @@ export class CallRelay {
       });
       void this.#o.snapshots?.save(this.#snapshot(call));
     });
+  }
+
+  /** An accepted re-INVITE from `side` put the call on hold or took it off: tell the engine. */
+  #holdChanged(call: Live, side: Side, held: boolean): void {
+    const active = call.hold?.active ?? false;
+    if (held === active) return;
+    const seq = held ? (call.hold?.seq ?? 0) + 1 : (call.hold?.seq ?? 1);
+    call.hold = { seq, active: held };
+    this.#log.info({ event: held ? 'relay.held' : 'relay.resumed', callId: call.callId, by: side, seq }, held ? 'call on hold' : 'call resumed');
+    void this.#publishSafe({ type: held ? 'call.held' : 'call.resumed', callId: call.callId, seq, by: side, at: this.#iso() });
   }
 
   /**

@@ -1,8 +1,10 @@
 // What a telephony instance must remember across a crash: its calls in progress, so the next run
 // of the same instance can end them cleanly (BYE both parties, close the call records) instead of
 // leaving phones in dead calls and records open forever (issue #4 item 9). One Redis hash per
-// instance; the call relay writes on ring, answer, re-INVITE and transfer, and deletes on end.
+// instance; the call relay writes when the call is offered, when an agent's phone alerts, on
+// answer, re-INVITE and transfer, and deletes on end.
 import type { Redis } from 'ioredis';
+import type { SipAor, SipVia } from 'sip';
 import type { Leg } from './dialog.js';
 
 export interface Snapshot {
@@ -11,6 +13,10 @@ export interface Snapshot {
   /** set once answered: both dialogs, enough to send BYE on each */
   callerLeg?: Leg;
   peerLeg?: Leg;
+  /** while not answered: what a final response to the caller's INVITE needs */
+  callerInvite?: { via: SipVia[]; from: SipAor; to: SipAor; cseq: number; localTag: string };
+  /** an agent's phone alerting for the call: enough to CANCEL that INVITE and ACK its 487 */
+  ring?: { uri: string; via: SipVia; from: SipAor; to: SipAor; callId: string; cseq: number; remoteTag: string | null };
 }
 
 export interface DialogSnapshots {

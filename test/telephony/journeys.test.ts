@@ -170,6 +170,12 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     const rec = await until('ended', async () => ((await cdr(callId)).outcome === 'ended' ? cdr(callId) : null));
     expect(rec).toMatchObject({ answeredBy: 'agent1', endedBy: 'caller' });
     expect(tel.relay.stats.reinvites).toBeGreaterThanOrEqual(1);
+    // call.held from the caller's side is on the record (never resumed: the caller hung up on hold)
+    const held = await until('the hold on the record', async () => {
+      const r = await cdr(callId);
+      return (r.holds as unknown[] | undefined)?.length ? r : null;
+    });
+    expect(held.holds).toEqual([expect.objectContaining({ seq: 1, by: 'caller', at: expect.any(String), endedAt: null })]);
   });
 
   it('the agent hangs up: BYE relayed to the caller, CDR ended by the agent; earlier tickets of the number pop up', async () => {
@@ -205,6 +211,16 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(rec).toMatchObject({ answeredBy: 'agent2' });
     expect(rec.waitedMs).toBeGreaterThanOrEqual(2_000); // rang on agent1 for the 2.5 s ring timeout first
     expect(await agentState('agent1')).toMatchObject({ state: 'break' });
+    // every ring attempt is on the record: agent1's no-answer, then agent2's answer
+    const rings = rec.rings as unknown as Array<{ agentId: string; at: string; alertingAt: string | null; result: string; endedAt: string }>;
+    expect(rings).toEqual([
+      expect.objectContaining({ agentId: 'agent1', result: 'no_answer', alertingAt: expect.any(String) }),
+      expect.objectContaining({ agentId: 'agent2', result: 'answered', alertingAt: expect.any(String) }),
+    ]);
+    expect(Date.parse(rings[0]!.endedAt) - Date.parse(rings[0]!.at)).toBeGreaterThanOrEqual(2_000); // the ring timeout
+    expect(Date.parse(rings[1]!.at)).toBeGreaterThanOrEqual(Date.parse(rings[0]!.endedAt));
+    expect(rings[1]!.endedAt).toBe(rec.answeredAt);
+    expect(rec).toMatchObject({ agentId: 'agent2', ringingAt: rings[1]!.at }); // the last ring, as before
   });
 
   it('an agent whose phone vanished (binding to a dead address) costs one ring timeout: the call goes to the next agent', async () => {
@@ -238,6 +254,7 @@ describe('call journeys with real SIP peers', { timeout: 60_000 }, () => {
     expect(pr.code, describeRun(pr)).toBe(0);
     const rec = await until('abandoned', async () => ((await cdr(callId)).outcome === 'abandoned' ? cdr(callId) : null));
     expect(rec).toMatchObject({ abandonReason: 'caller-cancel', answeredBy: null });
+    expect(rec.rings).toEqual([expect.objectContaining({ agentId: 'agent1', result: 'cancelled', alertingAt: expect.any(String), endedAt: rec.abandonedAt })]);
     const tasks = (await t.api.get('/api/callbacks').set(await auth('agent1'))).body.items as Array<{ callId: string; callerNumber: string }>;
     expect(tasks).toContainEqual(expect.objectContaining({ callId, callerNumber: '13800138000' }));
     expect(await agentState('agent1')).toMatchObject({ state: 'available' }); // free again

@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
-import type { CallDoc } from './model.js';
+import type { CallDoc, HoldPeriod, RingAttempt } from './model.js';
 
 const FINAL = new Set(['ended', 'abandoned']);
 const DATE_FIELDS = ['offeredAt', 'queuedAt', 'ringingAt', 'answeredAt', 'endedAt', 'abandonedAt', 'createdAt'] as const;
@@ -57,6 +57,8 @@ export function newCallDoc(d: Pick<CallDoc, '_id' | 'line' | 'offeredAt' | 'outc
     endedBy: null,
     endReason: null,
     transfer: null,
+    rings: [],
+    holds: [],
     fromGateway: null,
     gatewayReference: null,
     createdAt: new Date(),
@@ -74,6 +76,12 @@ function decode(h: Record<string, string>): CallDoc {
   const doc: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(h)) if (!k.startsWith('~')) doc[k] = JSON.parse(v);
   for (const k of DATE_FIELDS) if (typeof doc[k] === 'string') doc[k] = new Date(doc[k] as string);
+  for (const list of [doc.rings, doc.holds]) {
+    if (!Array.isArray(list)) continue;
+    for (const e of list as Record<string, unknown>[]) {
+      for (const k of ['at', 'alertingAt', 'endedAt']) if (typeof e[k] === 'string') e[k] = new Date(e[k] as string);
+    }
+  }
   const t = doc.transfer as Record<string, unknown> | null | undefined;
   if (t) {
     if (typeof t.requestedAt === 'string') t.requestedAt = new Date(t.requestedAt);
@@ -137,6 +145,40 @@ redis.call('PERSIST', KEYS[1])
 schedule()
 return 1`;
 
+// An entry of a JSON array field (rings, holds) found by some of its fields, created if missing;
+// then `patch` fields are set where the entry has none yet (the first result of a ring wins, so a
+// redelivered or late event cannot rewrite it). KEYS as CREATE; ARGV[1..4] as SCHEDULE, ARGV[5]
+// field, ARGV[6] match (JSON object), ARGV[7] the new entry (JSON), ARGV[8] patch (JSON object).
+// -1 no record, 0 nothing changed, 1 changed.
+const UPSERT_ENTRY = `${SCHEDULE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local cur = redis.call('HGET', KEYS[1], ARGV[5])
+local arr = {}
+if cur and cur ~= 'null' and cur ~= '[]' then arr = cjson.decode(cur) end
+local match = cjson.decode(ARGV[6])
+local patch = cjson.decode(ARGV[8])
+local found = nil
+for _, e in ipairs(arr) do
+  local same = true
+  for k, v in pairs(match) do if e[k] ~= v then same = false break end end
+  if same then found = e break end
+end
+local changed = false
+if not found then
+  found = cjson.decode(ARGV[7])
+  arr[#arr + 1] = found
+  changed = true
+end
+for k, v in pairs(patch) do
+  if found[k] == nil or found[k] == cjson.null then found[k] = v changed = true end
+end
+if not changed then return 0 end
+redis.call('HSET', KEYS[1], ARGV[5], cjson.encode(arr))
+redis.call('HINCRBY', KEYS[1], '~rev', 1)
+redis.call('PERSIST', KEYS[1])
+schedule()
+return 1`;
+
 // After a flush of one record. KEYS as CREATE; ARGV[1] id, ARGV[2] the revision flushed, ARGV[3]
 // seconds to keep a finished record. 1 done, 0 changed during the flush (stays dirty).
 const ACK = `
@@ -158,6 +200,7 @@ type Scripts = {
   cdrCreate(hash: string, dirty: string, open: string, ...args: string[]): Promise<number>;
   cdrUpdate(hash: string, dirty: string, open: string, ...args: string[]): Promise<number>;
   cdrAddToSet(hash: string, dirty: string, open: string, ...args: string[]): Promise<number>;
+  cdrUpsertEntry(hash: string, dirty: string, open: string, ...args: string[]): Promise<number>;
   cdrAck(hash: string, dirty: string, ...args: string[]): Promise<number>;
   cdrLease(key: string, ...args: string[]): Promise<number>;
 };
@@ -203,6 +246,7 @@ export class CallStore {
     this.keepSeconds = o.keepFinishedSeconds ?? 86_400;
     this.now = o.now ?? Date.now;
     const r = o.redis as Redis & Partial<Scripts>;
+    if (!r.cdrUpsertEntry) r.defineCommand('cdrUpsertEntry', { numberOfKeys: 3, lua: UPSERT_ENTRY });
     if (!r.cdrCreate) {
       r.defineCommand('cdrCreate', { numberOfKeys: 3, lua: CREATE });
       r.defineCommand('cdrUpdate', { numberOfKeys: 3, lua: UPDATE });
@@ -259,6 +303,28 @@ export class CallStore {
     const args = [...this.schedule(id), field, value];
     let r = await this.r.cdrAddToSet(this.hash(id), this.dirty, this.open, ...args);
     if (r === -1 && (await this.load(id))) r = await this.r.cdrAddToSet(this.hash(id), this.dirty, this.open, ...args);
+    return r >= 0;
+  }
+
+  /**
+   * One ring attempt of the record (found by agent and offer time, appended if new): `patch`
+   * fields are set only where still empty, so the first outcome of a ring stays. Atomic in Redis
+   * (several engine instances may report on one call). false when there is no such call.
+   */
+  async ring(id: string, agentId: string, at: Date, patch: Partial<Pick<RingAttempt, 'alertingAt' | 'result' | 'endedAt'>> = {}): Promise<boolean> {
+    const entry: RingAttempt = { agentId, at, alertingAt: null, result: null, endedAt: null };
+    return this.upsertEntry(id, 'rings', { agentId, at: at.toISOString() }, entry, patch);
+  }
+
+  /** One hold of the record (found by its seq, appended if new); `patch` as for ring(). */
+  async hold(id: string, seq: number, entry: Omit<HoldPeriod, 'seq' | 'endedAt'> | null, patch: Partial<Pick<HoldPeriod, 'endedAt' | 'at' | 'by'>> = {}): Promise<boolean> {
+    return this.upsertEntry(id, 'holds', { seq }, { seq, by: entry?.by ?? null, at: entry?.at ?? null, endedAt: null }, patch);
+  }
+
+  private async upsertEntry(id: string, field: 'rings' | 'holds', match: Record<string, unknown>, entry: object, patch: object): Promise<boolean> {
+    const args = [...this.schedule(id), field, JSON.stringify(match), JSON.stringify(entry), JSON.stringify(patch)];
+    let r = await this.r.cdrUpsertEntry(this.hash(id), this.dirty, this.open, ...args);
+    if (r === -1 && (await this.load(id))) r = await this.r.cdrUpsertEntry(this.hash(id), this.dirty, this.open, ...args);
     return r >= 0;
   }
 

@@ -34,15 +34,19 @@ import {
 import { AgentConflictError, type AcdStore } from './acd-store.js';
 import type { CallerCard } from '../realtime/contract.js';
 import { newCallDoc, type CallStore } from './call-store.js';
-import type { CallDoc, CallTransfer } from './model.js';
+import type { CallDoc, CallTransfer, RingResult } from './model.js';
 import {
   commandJobId,
   type CallAbandoned,
   type CallAnswered,
   type CallEnded,
+  type CallHeld,
   type CallOffered,
+  type CallResumed,
   type CallRingFailed,
+  type CallRinging,
   type CallTransferResult,
+  type RingFailure,
   type TelephonyCommand,
 } from './telephony-contract.js';
 
@@ -114,6 +118,14 @@ export const ACD_CHANGED_MS = 250;
 
 /** Thrown to make BullMQ retry an event that arrived before the one it depends on. */
 export class OutOfOrderError extends Error {}
+
+/** How a failed ring is kept on the call record's ring attempts. */
+export function ringResultOf(reason: RingFailure): RingResult {
+  if (reason === 'no-answer') return 'no_answer';
+  if (reason === 'busy') return 'busy';
+  if (reason === 'call-gone' || reason === 'call-ended') return 'cancelled';
+  return 'failed';
+}
 
 export class CallEngine {
   private readonly strategy: Strategy;
@@ -278,6 +290,7 @@ export class CallEngine {
     const ringingOn = inAcd?.offeredTo ? await this.deps.acd.getAgent(inAcd.offeredTo) : null;
     const ringing = ringingOn?.offer?.callId === ev.callId ? { agentId: ringingOn.agentId, ringingAt: new Date(ringingOn.offer.at) } : {};
     const task = await this.deps.acd.abandon(ev.callId, at.getTime());
+    if (ringing.agentId && ringing.ringingAt) await this.deps.records.ring(ev.callId, ringing.agentId, ringing.ringingAt, { result: 'cancelled', endedAt: at });
     const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
     await this.deps.records.update(ev.callId, {
       outcome: 'abandoned',
@@ -294,6 +307,9 @@ export class CallEngine {
   /** `call.ring-failed`: the agent's phone did not take the call → that agent on break, next agent. */
   async ringFailed(ev: CallRingFailed): Promise<Assignment[]> {
     const now = this.deps.clock().getTime();
+    // the attempt's outcome on the record (an attempt the record never had — a ring refused before
+    // it was sent — is added with it)
+    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: ringResultOf(ev.reason), endedAt: new Date(ev.at) });
     if (ev.reason === 'call-gone' || ev.reason === 'call-ended') {
       // Not the agent's fault: the offer is withdrawn, the agent stays available.
       await this.withCall(ev.callId, async () => {
@@ -347,6 +363,7 @@ export class CallEngine {
       // another call that was ringing on this agent went back to the queue: stop that ring
       if (forced.ok && forced.requeued && before.offer?.callId === forced.requeued) await this.stopRing(forced.requeued, ev.agentId, before.offer.at);
     }
+    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: 'answered', endedAt: at });
     // 'abandoned' too: a max-wait sweep may have given up on the call just as a phone answered it
     if (rec.outcome === 'queued' || rec.outcome === 'abandoned') {
       const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
@@ -361,6 +378,27 @@ export class CallEngine {
       });
     }
     return rec;
+  }
+
+  /** `call.ringing`: the agent's phone alerts (its 180/183); kept on the ring attempt. */
+  async ringing(ev: CallRinging): Promise<void> {
+    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { alertingAt: new Date(ev.at) });
+  }
+
+  /** `call.held` / `call.resumed`: holds on the record (in any order: a resume closes its hold by seq). */
+  async held(ev: CallHeld): Promise<void> {
+    const at = new Date(ev.at);
+    await this.deps.records.hold(ev.callId, ev.seq, { by: ev.by, at }, { by: ev.by, at });
+    this.notifyHold(ev);
+  }
+
+  async resumed(ev: CallResumed): Promise<void> {
+    await this.deps.records.hold(ev.callId, ev.seq, null, { endedAt: new Date(ev.at) });
+    this.notifyHold(ev);
+  }
+
+  private notifyHold(ev: CallHeld | CallResumed): void {
+    this.notify(['supervisors'], ev.type, { callId: ev.callId, seq: ev.seq, by: ev.by, at: ev.at });
   }
 
   async callerCard(rec: Pick<CallDoc, '_id' | 'fromNumber' | 'displayName' | 'line' | 'lineName' | 'fromGateway' | 'gatewayReference'>, at: Date): Promise<CallerCard> {
@@ -530,6 +568,8 @@ export class CallEngine {
       return;
     }
     const cmd = { callId, agentId, sipUser, offerAt, ringTimeoutMs: this.ringTimeoutMs };
+    // every ring attempt is on the record (idempotent: a resent ring finds its attempt)
+    await this.deps.records.ring(callId, agentId, new Date(offerAt));
     await this.deps.commands(instance).add('ring', cmd, { jobId: commandJobId.ring(cmd) });
   }
 
@@ -544,6 +584,7 @@ export class CallEngine {
     const rec = await this.deps.records.get(callId);
     if (!rec) return;
     const cmd = { callId, agentId, offerAt };
+    await this.deps.records.ring(callId, agentId, new Date(offerAt), { result: 'cancelled', endedAt: this.deps.clock() });
     await this.deps.commands(rec.instance).add('stop-ring', cmd, { jobId: commandJobId.stopRing(cmd) });
   }
 

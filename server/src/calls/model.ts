@@ -57,11 +57,41 @@ export interface CallDoc {
   endReason: string | null;
   /** one-click transfer (转110 etc.), the last one asked for */
   transfer: CallTransfer | null;
+  /** every offer of the call to an agent's phone, in order (agentId/ringingAt above: the last one) */
+  rings: RingAttempt[];
+  /** every hold of the call (re-INVITE to sendonly/inactive … back to sendrecv), in order */
+  holds: HoldPeriod[];
   /** set when the call came from a partner gateway (e.g. '110' handing a non-police matter over) */
   fromGateway: string | null;
   /** the partner's reference for the matter (e.g. 110's incident number), from a SIP header */
   gatewayReference: string | null;
   createdAt: Date;
+}
+
+export const RING_RESULTS = ['answered', 'no_answer', 'busy', 'failed', 'cancelled'] as const;
+export type RingResult = (typeof RING_RESULTS)[number];
+
+/** One ring of an agent's phone (the engine's `ring` command and what came of it). */
+export interface RingAttempt {
+  agentId: string;
+  /** when the engine offered the call to the agent (the ring command's offer time) */
+  at: Date;
+  /** when the phone alerted (its 180/183), null if it never did */
+  alertingAt: Date | null;
+  /** null while the phone still rings */
+  result: RingResult | null;
+  /** when the attempt ended (answer, failure, CANCEL) */
+  endedAt: Date | null;
+}
+
+export interface HoldPeriod {
+  /** 1, 2, … per call (telephony numbers them) */
+  seq: number;
+  /** who put the call on hold: 'caller' | 'agent' | 'gateway' */
+  by: string;
+  at: Date;
+  /** when it was resumed; null while on hold (or if the call ended on hold) */
+  endedAt: Date | null;
 }
 
 export const TRANSFER_OUTCOMES = ['pending', 'connected', 'failed'] as const;
@@ -126,6 +156,25 @@ const schema = new Schema<CallDoc>(
       ),
       default: null,
     },
+    rings: {
+      type: [
+        new Schema<RingAttempt>(
+          {
+            agentId: String,
+            at: Date,
+            alertingAt: { type: Date, default: null },
+            result: { type: String, default: null },
+            endedAt: { type: Date, default: null },
+          },
+          { _id: false },
+        ),
+      ],
+      default: [],
+    },
+    holds: {
+      type: [new Schema<HoldPeriod>({ seq: Number, by: String, at: Date, endedAt: { type: Date, default: null } }, { _id: false })],
+      default: [],
+    },
     fromGateway: { type: String, default: null },
     gatewayReference: { type: String, default: null },
     createdAt: { type: Date, default: () => new Date() },
@@ -177,6 +226,11 @@ export function presentCall(c: CallDoc): Record<string, unknown> {
           reason: c.transfer.reason ?? null,
         }
       : null,
+    rings: (c.rings ?? []).map((r) => ({ agentId: r.agentId, at: iso(r.at), alertingAt: iso(r.alertingAt), result: r.result ?? null, endedAt: iso(r.endedAt) })),
+    holds: (c.holds ?? []).map((h) => ({ seq: h.seq, by: h.by, at: iso(h.at), endedAt: iso(h.endedAt) })),
+    holdCount: (c.holds ?? []).length,
+    /** time on hold in completed holds (ms) */
+    heldMs: (c.holds ?? []).reduce((n, h) => n + (h.endedAt ? Math.max(0, new Date(h.endedAt).getTime() - new Date(h.at).getTime()) : 0), 0),
     fromGateway: c.fromGateway ?? null,
     gatewayReference: c.gatewayReference ?? null,
   };

@@ -127,15 +127,57 @@ export const callTransferResultSchema = z.object({
 });
 export type CallTransferResult = z.infer<typeof callTransferResultSchema>;
 
+/** The agent's phone is alerting (its first 180/183 to our INVITE): the ring attempt reached it. */
+export const callRingingSchema = z.object({
+  type: z.literal('call.ringing'),
+  callId,
+  agentId,
+  /** the offer's time (ms) from the ring command: identifies the attempt */
+  offerAt: z.number().int(),
+  /** 180 or 183 */
+  status: z.number().int(),
+  at: isoTime,
+});
+export type CallRinging = z.infer<typeof callRingingSchema>;
+
+export const HOLD_PARTIES = ['caller', 'agent', 'gateway'] as const;
+export type HoldParty = (typeof HOLD_PARTIES)[number];
+
+/**
+ * `call.held`: a re-INVITE putting the media on hold (a=sendonly / a=inactive, or c=0.0.0.0) was
+ * accepted; `call.resumed`: a later one back to sendrecv. `seq` numbers the holds of one call
+ * (1, 2, …): a resume closes the hold with the same seq, so the two may be handled in any order.
+ */
+export const callHeldSchema = z.object({
+  type: z.literal('call.held'),
+  callId,
+  seq: z.number().int().min(1),
+  by: z.enum(HOLD_PARTIES),
+  at: isoTime,
+});
+export type CallHeld = z.infer<typeof callHeldSchema>;
+
+export const callResumedSchema = z.object({
+  type: z.literal('call.resumed'),
+  callId,
+  seq: z.number().int().min(1),
+  by: z.enum(HOLD_PARTIES),
+  at: isoTime,
+});
+export type CallResumed = z.infer<typeof callResumedSchema>;
+
 export const callEventSchema = z.discriminatedUnion('type', [
   callOfferedSchema,
   callAbandonedSchema,
   callRingFailedSchema,
+  callRingingSchema,
   callAnsweredSchema,
   callEndedSchema,
   callTransferResultSchema,
+  callHeldSchema,
+  callResumedSchema,
 ]);
-export type CallEvent = CallOffered | CallAbandoned | CallRingFailed | CallAnswered | CallEnded | CallTransferResult;
+export type CallEvent = CallOffered | CallAbandoned | CallRingFailed | CallRinging | CallAnswered | CallEnded | CallTransferResult | CallHeld | CallResumed;
 export type CallEventType = CallEvent['type'];
 
 const hash = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 32);
@@ -144,10 +186,14 @@ const hash = (s: string): string => createHash('sha256').update(s, 'utf8').diges
 export function callEventJobId(ev: CallEvent): string {
   switch (ev.type) {
     case 'call.ring-failed':
+    case 'call.ringing':
     case 'call.answered':
       return `${ev.type}-${hash(ev.callId)}-${hash(ev.agentId).slice(0, 12)}-${ev.offerAt}`;
     case 'call.transfer-result':
       return `${ev.type}-${hash(ev.callId)}-${hash(ev.requestId).slice(0, 12)}`;
+    case 'call.held':
+    case 'call.resumed':
+      return `${ev.type}-${hash(ev.callId)}-${ev.seq}`;
     default:
       return `${ev.type}-${hash(ev.callId)}`;
   }

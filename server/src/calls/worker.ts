@@ -22,6 +22,12 @@ export async function handleCallEvent(engine: CallEngine, name: string, data: un
       return engine.abandoned(ev);
     case 'call.ring-failed':
       return engine.ringFailed(ev);
+    case 'call.ringing':
+      return engine.ringing(ev);
+    case 'call.held':
+      return engine.held(ev);
+    case 'call.resumed':
+      return engine.resumed(ev);
     case 'call.answered':
       return engine.answered(ev);
     case 'call.ended':

@@ -350,6 +350,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     db: mongo.db!,
     clock,
     ticketVisible: async (id, actor) => void (await tickets.get(id, actor)),
+    groupOf: (line) => acdConfig.routeOf(line).group,
     notify: (rooms, event, payload) => ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload }),
   });
   await callbackDesk.ensureIndexes();
@@ -474,11 +475,14 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       await sipCredentials.sync();
       // the ACD's idle index, for agent records written before it existed (cheap, idempotent)
       await calls.acd.reindexAll();
+      // Redis lost its data: the callback list comes back from the call records
+      const restored = await callbackDesk.restoreAfterRedisLoss();
+      if (restored > 0) log.warn({ restored }, 'callback tasks rebuilt from the call records (Redis had lost them)');
       if (env.RUN_WORKERS) {
         // telephony answers 503 unless this heartbeat is fresh: no engine, no ringing forever
-        const beat = (): void => void redis.set(`${env.QUEUE_PREFIX}:${ENGINE_HEARTBEAT_KEY}`, String(Date.now()), 'PX', 15_000).catch(() => {});
+        const beat = (): void => void redis.set(`${env.QUEUE_PREFIX}:${ENGINE_HEARTBEAT_KEY}`, String(Date.now()), 'PX', 3 * env.ENGINE_HEARTBEAT_MS).catch(() => {});
         beat();
-        heartbeat = setInterval(beat, 5_000);
+        heartbeat = setInterval(beat, env.ENGINE_HEARTBEAT_MS);
         heartbeat.unref();
         acdTicker = setInterval(() => void calls.tick().catch((err: unknown) => log.warn({ err }, 'ACD sweep failed')), env.ACD_TICK_MS);
         // a deactivated user's phone stops registering, a new agent's starts, within a minute

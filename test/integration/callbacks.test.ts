@@ -2,6 +2,7 @@
 // the task with its count, a reached citizen closes it (with a linked ticket), a second close is a
 // 409 naming who closed it, a withheld number can only be closed as invalid, consoles are told,
 // and the results outlive the Redis list.
+import { Redis } from 'ioredis';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACK_RESULTS_COLLECTION } from '../../server/src/calls/callbacks.js';
@@ -107,4 +108,46 @@ describe('callback results', () => {
     const dept = await t.api.post(`/api/callbacks/${open}/results`).set('authorization', `Bearer ${await t.token('urban1')}`).send({ result: 'reached' });
     expect(dept.status).toBe(403);
   });
+
+  it('Redis loses the callback list: the next start rebuilds it from the call records, without the closed ones, with the attempts made', async () => {
+    const own = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false' } });
+    let again: TestApp | undefined;
+    try {
+      const token = `Bearer ${await own.token('agent1')}`;
+      const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+      const ids: string[] = [];
+      for (const [n, from] of [[1, '13800002221'], [2, '13800002222'], [3, '13800002223']] as const) {
+        const callId = `cb-restore-${n}@127.0.0.1`;
+        const at = new Date(Date.now() - 60_000 + n * 1000).toISOString();
+        await own.app.calls.offered({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345', fromNumber: from, displayName: '', toNumber: '12345', sdp: SDP, receivedAt: at, fromGateway: null, gatewayReference: null });
+        const task = await own.app.calls.abandoned({ type: 'call.abandoned', callId, line: 'main', reason: n === 3 ? 'max-wait-callback' : 'caller-cancel', finalStatus: 487, at: new Date(Date.parse(at) + 15_000).toISOString() });
+        ids.push(task!.id);
+      }
+      await own.api.post(`/api/callbacks/${ids[0]}/results`).set('authorization', token).send({ result: 'no_answer', note: '关机' }).expect(200);
+      await own.api.post(`/api/callbacks/${ids[1]}/results`).set('authorization', token).send({ result: 'reached' }).expect(200);
+      const before = (await own.api.get('/api/callbacks').set('authorization', token)).body.items as Array<Record<string, unknown>>;
+      expect(before.map((x) => x.id)).toEqual([ids[0], ids[2]]);
+      // the finished calls' records reach MongoDB (write-behind)
+      const calls = own.app.mongo.db!.collection('calls');
+      await until('call records written', async () => (await calls.countDocuments({ callbackTaskId: { $ne: null } })) === 3, 20_000);
+
+      // Redis loses everything of this deployment; the engine starts again on the same database
+      const { dbName, prefix } = own;
+      await own.app.close();
+      const r = new Redis(process.env.TEST_REDIS_URL!);
+      for (const k of await r.keys(`${prefix}*`)) await r.del(k);
+      r.disconnect();
+      again = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false' }, reuseDatabase: { dbName, prefix } });
+      const after = (await again.api.get('/api/callbacks').set('authorization', `Bearer ${await again.token('agent1')}`)).body.items as Array<Record<string, unknown>>;
+      expect(after.map((x) => x.id)).toEqual([ids[0], ids[2]]);
+      expect(after[0]).toMatchObject({ callerNumber: '13800002221', reason: 'abandoned', restored: true, attempts: 1, lastAttempt: { result: 'no_answer', note: '关机', by: '李娜' } });
+      expect(after[1]).toMatchObject({ callerNumber: '13800002223', reason: 'max_wait', restored: true, waitedSeconds: before[1]!.waitedSeconds });
+      expect(after[0]!.leftAt).toBe(before[0]!.leftAt);
+      // a rebuilt task is worked like any other
+      await again.api.post(`/api/callbacks/${ids[2]}/results`).set('authorization', `Bearer ${await again.token('agent1')}`).send({ result: 'invalid_number' }).expect(200);
+    } finally {
+      if (again) await again.close();
+      else await own.close();
+    }
+  }, 120_000);
 });

@@ -12,8 +12,9 @@ import { describeRun, runSipp, startTelephonyOnFreePort } from './sipp.js';
 
 const ADAPTER_IP = '127.0.0.1';
 const CALLER_IP = '127.0.0.2';
-/** the engine's heartbeat: renewed every 5 s with a 15 s expiry (server/src/app.ts) */
-const HEARTBEAT_TTL_MS = 15_000;
+/** the engine's heartbeat here: renewed every second, expiring after three (ENGINE_HEARTBEAT_MS) */
+const HEARTBEAT_MS = 1_000;
+const HEARTBEAT_TTL_MS = 3 * HEARTBEAT_MS;
 
 let t: TestApp;
 let tel: TelephonyAdapter;
@@ -21,7 +22,7 @@ let redis: Redis;
 let engineStopped = false;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false' } });
+  t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false', ENGINE_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
   redis = new Redis(process.env.TEST_REDIS_URL!, { maxRetriesPerRequest: null });
   tel = await startTelephonyOnFreePort(ADAPTER_IP, { realm: 'hotline.local', instance: 'teldown', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix, retryAfterSeconds: 20 });
 }, 60_000);

@@ -230,6 +230,7 @@ export class AcdStore {
     call: (id: string): string => `${this.prefix}:call:${id}`,
     callbacks: (): string => `${this.prefix}:callbacks`,
     callbackOrder: (): string => `${this.prefix}:callbacks:order`,
+    callbacksKept: (): string => `${this.prefix}:callbacks:kept`,
     idlePrefix: (): string => `${this.prefix}:idle:`,
     idle: (group: string): string => `${this.prefix}:idle:${group}`,
   };
@@ -518,6 +519,27 @@ export class AcdStore {
   async removeCallback(id: string): Promise<boolean> {
     const r = await this.redis.multi().hdel(this.k.callbacks(), id).zrem(this.k.callbackOrder(), id).exec();
     return Number(r?.[0]?.[1] ?? 0) === 1;
+  }
+
+  /**
+   * Put back a task rebuilt from MongoDB after Redis lost the list (callbacks.ts). Never
+   * overwrites a task that is there; false when it was.
+   */
+  async restoreCallback(task: CallbackTask): Promise<boolean> {
+    const r = await this.redis.multi().hsetnx(this.k.callbacks(), task.id, JSON.stringify(task)).zadd(this.k.callbackOrder(), 'NX', task.createdAt, task.id).exec();
+    return Number(r?.[0]?.[1] ?? 0) === 1;
+  }
+
+  /**
+   * A marker kept beside the list: absent means Redis lost its data (or never had any), and the
+   * list must be rebuilt from the call records before it is trusted.
+   */
+  async callbacksKept(): Promise<boolean> {
+    return (await this.redis.exists(this.k.callbacksKept())) === 1;
+  }
+
+  async markCallbacksKept(at: number): Promise<void> {
+    await this.redis.set(this.k.callbacksKept(), String(at));
   }
 
   /** Callback tasks, oldest first. */

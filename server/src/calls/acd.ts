@@ -295,6 +295,8 @@ export interface CallbackTask {
   /** `no_number`: the caller withheld the number, nobody can call back; kept for the record */
   status: 'open' | 'no_number';
   createdAt: number;
+  /** rebuilt from the call records after Redis lost the list (callbacks.ts) */
+  restored?: boolean;
   /** call-back attempts that did not close the task (nobody answered), and the latest one */
   attempts?: number;
   lastAttempt?: CallbackAttempt;

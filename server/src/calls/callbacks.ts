@@ -16,7 +16,10 @@ import { HOTLINE_ROLES } from '../auth/policies.js';
 import { AppError, notFound } from '../errors.js';
 import type { ApiRouter } from '../http/router.js';
 import type { Actor } from '../tickets/types.js';
-import { CALLBACK_RESULTS, type CallbackResult, type CallbackTask } from './acd.js';
+import { CALLBACK_RESULTS, callbackTask, type CallbackResult, type CallbackTask } from './acd.js';
+import type { CallDoc } from './model.js';
+
+type RecordOfCall = Pick<CallDoc, '_id' | 'callbackTaskId' | 'line' | 'fromNumber' | 'priority' | 'queuedAt' | 'offeredAt' | 'abandonedAt' | 'abandonReason'>;
 import type { AcdStore } from './acd-store.js';
 
 export const CALLBACK_RESULTS_COLLECTION = 'callback_results';
@@ -49,6 +52,8 @@ export interface CallbackDeps {
   clock: () => Date;
   /** 404 (throws) unless the actor may see the ticket */
   ticketVisible: (ticketId: string, actor: Actor) => Promise<void>;
+  /** the ACD group of a line (ACD_GROUPS), for tasks rebuilt from call records */
+  groupOf?: (line: string) => string;
   /** tells consoles and wallboards that the list changed */
   notify: (rooms: string[], event: string, payload: Record<string, unknown>) => void;
 }
@@ -107,6 +112,52 @@ export class CallbackDesk {
     }
     this.d.notify(['hotline', 'supervisors'], 'acd.changed', { reasons: ['callback'], changes: 1 });
     return { task: current, result: body.result, closed: closes };
+  }
+
+  /**
+   * After Redis lost its data the callback list is rebuilt from the call records (MongoDB): every
+   * call of the last `days` days that got a task and has no close in `callback_results` gets its
+   * task back, with the attempts recorded so far. Runs at start-up; does nothing while the
+   * list's marker is there. Returns how many tasks came back.
+   */
+  async restoreAfterRedisLoss(days = 7): Promise<number> {
+    if (await this.d.acd.callbacksKept()) return 0;
+    const now = this.d.clock().getTime();
+    const since = new Date(now - days * 86_400_000);
+    const calls = this.d.db.collection<RecordOfCall>('calls').find(
+      { callbackTaskId: { $ne: null }, abandonedAt: { $gte: since } },
+      { projection: { _id: 1, callbackTaskId: 1, line: 1, fromNumber: 1, priority: 1, queuedAt: 1, offeredAt: 1, abandonedAt: 1, abandonReason: 1 } },
+    );
+    let restored = 0;
+    for await (const c of calls) {
+      const id = c.callbackTaskId!;
+      const results = await this.history(id);
+      if (results.some((r) => r._id === `${id}:closed`)) continue;
+      const attempts = results.filter((r) => r.result === 'no_answer');
+      const last = attempts.at(-1);
+      const enqueuedAt = new Date(c.queuedAt ?? c.offeredAt).getTime();
+      const leftAt = new Date(c.abandonedAt!).getTime();
+      const reason = c.abandonReason === 'max-wait-callback' ? 'max_wait' : 'abandoned';
+      const task: CallbackTask = {
+        ...callbackTask(
+          { callId: c._id, line: c.line, callerNumber: c.fromNumber, enqueuedAt, priority: c.priority, requiredSkills: [], group: this.d.groupOf?.(c.line) ?? 'main', overflowedFrom: [] },
+          reason,
+          leftAt,
+        ),
+        id,
+        restored: true,
+        ...(attempts.length > 0 ? { attempts: attempts.length } : {}),
+        ...(last ? { lastAttempt: { at: last.at.getTime(), by: last.by.name, result: last.result, note: last.note } } : {}),
+      };
+      if (await this.d.acd.restoreCallback(task)) {
+        // closed while this ran (its close removed nothing yet): take it off again
+        if (await this.closedError(id)) await this.d.acd.removeCallback(id);
+        else restored++;
+      }
+    }
+    await this.d.acd.markCallbacksKept(now);
+    if (restored > 0) this.d.notify(['hotline', 'supervisors'], 'acd.changed', { reasons: ['callback'], changes: restored });
+    return restored;
   }
 
   async isOpen(taskId: string): Promise<boolean> {

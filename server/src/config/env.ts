@@ -68,6 +68,11 @@ const schema = z.object({
   SIP_REALM: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/).default('hotline.local'),
   /** Ring an agent's phone this long before offering the call to the next agent, ms. */
   RING_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+  /**
+   * The engine's heartbeat (telephony answers new calls 503 without a fresh one) is renewed this
+   * often and expires after three missed renewals, ms.
+   */
+  ENGINE_HEARTBEAT_MS: z.coerce.number().int().min(200).max(60_000).default(5000),
   /** How often the ACD safety sweep runs (lost offers, overflow, agent presence), ms. */
   ACD_TICK_MS: z.coerce.number().int().min(200).default(2000),
   /** A caller waiting longer than this becomes a callback task (0: never), seconds. */

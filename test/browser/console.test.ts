@@ -179,24 +179,27 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
   });
 
   it('supervisor: wallboard with queue, KPIs and charts', async () => {
+    // today's ticket KPIs come from the daily roll-ups, a moment behind the tickets: once they
+    // have caught up with the scan (the earlier tests' tickets), the wallboard opened now shows
+    // what the API counts. What changes while it is open is test/browser/wallboard.test.ts.
+    const sup = `Bearer ${await t.token('super1')}`;
+    const { rollup } = await kpiRollupsCaughtUp<{ total: Record<string, { numerator: number; denominator: number; rate: number | null }> }>(t, sup);
+    expect(rollup.source).toBe('rollup');
+    expect(rollup.total.timelyDispatch!.denominator).toBeGreaterThan(0);
     const page = await newPage();
     await login(page, 'super1');
     await page.getByTestId('wallboard').waitFor();
-    await visible(page.getByTestId('kpi-waiting'));
-    await visible(page.getByTestId('kpi-timelyDispatch'));
-    // today's ticket KPIs come from the daily roll-ups; once they have caught up with the
-    // tickets (the scan), the wallboard shows what the API counts
-    const sup = `Bearer ${await t.token('super1')}`;
-    await kpiRollupsCaughtUp(t, sup);
-    await page.reload();
-    const kpis = await t.api.get('/api/kpis/tickets').set('authorization', sup);
-    expect(kpis.body.source).toBe('rollup');
-    expect(kpis.body.total.timelyDispatch.denominator).toBeGreaterThan(0);
+    await textOf(page.getByTestId('kpi-waiting').locator('.ant-statistic-content')).toBe('0');
     const pct = (r: { rate: number | null }) => (r.rate === null ? '—' : `${(r.rate * 100).toFixed(1)}%`);
-    for (const field of ['timelyDispatch', 'repeatComplaints', 'onTimeCompletion']) {
-      await textOf(page.getByTestId(`kpi-${field}`).locator('.ant-statistic-content')).toBe(pct(kpis.body.total[field]));
+    for (const field of ['timelyDispatch', 'onTimeReply', 'satisfaction', 'rectificationOnTime', 'repeatComplaints', 'onTimeCompletion']) {
+      const r = rollup.total[field]!;
+      await textOf(page.getByTestId(`kpi-${field}`).locator('.ant-statistic-content')).toBe(pct(r));
+      expect(await page.getByTestId(`kpi-${field}`).getAttribute('data-ratio')).toBe(`${r.numerator}/${r.denominator}`);
     }
-    await page.locator('canvas').first().waitFor({ timeout: 10_000 });
+    // both charts: calls per hour and tickets by category
+    await expect.poll(() => page.locator('[data-testid^="chart-"] canvas').count(), { timeout: 15_000 }).toBe(2);
+    await visible(page.getByTestId('chart-callsPerHour'));
+    await visible(page.getByTestId('chart-byCategory'));
     await page.screenshot({ path: resolve(SHOTS, 'wallboard.png'), fullPage: true });
     await page.context().close();
   });
@@ -223,11 +226,17 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     const other = await page.context().newPage();
     await other.goto(`${base}/#/agent`);
     await other.getByTestId('agent-state').waitFor();
+    await textOf(other.getByTestId('rt-status')).toBe('实时'); // its socket is in the session's room
     await page.getByRole('button', { name: '退出登录' }).click();
-    await visible(page.getByText('您已安全退出'));
-    await visible(other.locator('#login-username'), 45_000); // session.ended on its socket, or its next 401
+    // this tab: the login page with the logout banner
+    await visible(page.locator('#login-username'));
+    await textOf(page.locator('.ant-alert')).toBe('您已安全退出');
+    // the other tab: session.ended (revoked) on its socket, back to the login page with its banner
+    await visible(other.locator('#login-username'), 15_000);
+    await textOf(other.getByRole('alert')).toBe('您已在其他页面退出登录，请重新登录');
     await page.reload();
     await visible(page.locator('#login-username'));
+    expect(await page.locator('.ant-alert').count()).toBe(0); // a fresh page has nothing to explain
     await page.context().close();
   });
 });

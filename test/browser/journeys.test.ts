@@ -1,14 +1,33 @@
 /**
  * Cross-role journeys in the browser (issue #5 item 8): the department replies in one browser
- * context and the agent's hotline list shows it live in another; a supervisor approves an
- * extension from the wallboard; the login works with the keyboard alone.
+ * context and, live in two others, the agent's hotline list shows it and the supervisor's
+ * wallboard counts it; a supervisor approves an extension from the wallboard; the login works
+ * with the keyboard alone.
  */
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
+import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
+import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+
+interface Ratio {
+  numerator: number;
+  denominator: number;
+  rate: number | null;
+}
+
+/**
+ * The wallboard also refreshes its KPIs once a minute: switched off in this page (intervals of a
+ * minute or more never start), so what it shows after an action came from the socket event.
+ */
+async function noMinutePolls(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = globalThis as unknown as { setInterval: (fn: () => void, ms?: number, ...rest: unknown[]) => number };
+    const real = w.setInterval.bind(globalThis);
+    w.setInterval = (fn, ms, ...rest) => (ms !== undefined && ms >= 60_000 ? 0 : real(fn, ms, ...rest));
+  });
+}
 
 describe.skipIf(!hasBrowser)('console journeys across roles', () => {
   let t: TestApp;
@@ -43,8 +62,19 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await dialog.getByRole('button', { name: /确\s*定/ }).click();
   }
 
-  it('the department signs and replies; the agent sees the reply arrive live', async () => {
+  it('the department signs and replies; the agent sees the reply arrive live, and so does the supervisor\'s wallboard', async () => {
     const tk = await dispatched('小区路面塌陷，存在安全隐患，请尽快处理。');
+    // the supervisor's wallboard is open before the department acts: its on-time reply rate
+    // (today's roll-ups) shows the replies counted so far
+    const sup = `Bearer ${await t.token('super1')}`;
+    const before = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(t, sup)).rollup.total.onTimeReply!;
+    const supervisor = await newPage(browser);
+    await noMinutePolls(supervisor);
+    await login(supervisor, base, 'super1');
+    const onTimeReply = supervisor.getByTestId('kpi-onTimeReply');
+    await expect.poll(() => onTimeReply.getAttribute('data-ratio'), { timeout: 15_000 }).toBe(`${before.numerator}/${before.denominator}`);
+    await textOf(supervisor.getByTestId('rt-status')).toBe('实时');
+
     const agent = await newPage(browser);
     await login(agent, base, 'agent1');
     const work = agent.getByRole('tabpanel').first();
@@ -66,6 +96,16 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await visible(work.getByText(tk.number));
     await visible(work.locator('tr', { hasText: tk.number }).getByText('已答复'));
     await agent.screenshot({ path: resolve(SHOTS, 'agent-live-reply.png'), fullPage: true });
+
+    // the wallboard (a third context, never reloaded) counts the reply once the roll-ups have it:
+    // one more reply due today, answered on time
+    const after = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(t, sup)).rollup.total.onTimeReply!;
+    expect(after).toMatchObject({ numerator: before.numerator + 1, denominator: before.denominator + 1 });
+    await supervisor.bringToFront();
+    await expect.poll(() => onTimeReply.getAttribute('data-ratio'), { timeout: 30_000 }).toBe(`${after.numerator}/${after.denominator}`);
+    await textOf(onTimeReply.locator('.ant-statistic-content')).toBe(`${((after.rate ?? 0) * 100).toFixed(1)}%`);
+    await supervisor.screenshot({ path: resolve(SHOTS, 'wallboard-live-reply.png'), fullPage: true });
+    await supervisor.context().close();
     await agent.context().close();
     await dept.context().close();
   });

@@ -12,13 +12,32 @@ echarts.use([BarChart, LineChart, PieChart, GridComponent, TooltipComponent, Leg
 
 export type ChartOption = echarts.EChartsCoreOption;
 
-export default function EChart({ option, height = 260, label }: { option: ChartOption; height?: number; label: string }) {
+/** A data point's value as ECharts reads it: a number, or `{ value }`. */
+function valueOf(d: unknown): number {
+  const v = typeof d === 'object' && d !== null && 'value' in d ? (d as { value: unknown }).value : d;
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** The sum of every series' values the chart holds now. */
+function seriesTotal(c: echarts.ECharts): number {
+  const series = (c.getOption().series ?? []) as { data?: unknown[] }[];
+  return series.reduce((n, s) => n + (s.data ?? []).reduce<number>((m, d) => m + valueOf(d), 0), 0);
+}
+
+/**
+ * The chart, plus what it draws read back from the ECharts instance: once a rendering (and its
+ * animation) has finished, `data-series-total` is the sum of every series' values (for the
+ * tests, and a check by eye).
+ */
+export default function EChart({ option, height = 260, label, testId }: { option: ChartOption; height?: number; label: string; testId?: string }) {
   const el = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   useEffect(() => {
     if (!el.current) return;
     const c = echarts.init(el.current, undefined, { renderer: 'canvas' });
     chart.current = c;
+    const div = el.current;
+    c.on('finished', () => div.setAttribute('data-series-total', String(seriesTotal(c))));
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el.current);
     return () => {
@@ -28,8 +47,10 @@ export default function EChart({ option, height = 260, label }: { option: ChartO
     };
   }, []);
   useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
     // aria: ECharts writes a text description of the data for screen readers
-    chart.current?.setOption({ aria: { enabled: true }, ...option }, { notMerge: true });
+    c.setOption({ aria: { enabled: true }, ...option }, { notMerge: true });
   }, [option]);
-  return <div ref={el} role="img" aria-label={label} style={{ width: '100%', height }} />;
+  return <div ref={el} role="img" aria-label={label} data-testid={testId} style={{ width: '100%', height }} />;
 }

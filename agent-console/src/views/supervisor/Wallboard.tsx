@@ -31,7 +31,7 @@ const pct = (v: number | null | undefined): string => (v === null || v === undef
 /** Midnight today, city time (UTC+8), as the API's bare date. */
 const todayCity = (): string => dayjs(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 
-/** Calls a function at most once per `ms` (bursts of events → one refetch). */
+/** Calls a function at most once per `ms` (bursts of events → one refetch), `ms` after the first call of a burst. */
 function useThrottled(fn: () => void, ms: number): () => void {
   const timer = useRef<number | null>(null);
   const ref = useRef(fn);
@@ -39,6 +39,25 @@ function useThrottled(fn: () => void, ms: number): () => void {
   useEffect(() => () => void (timer.current !== null && window.clearTimeout(timer.current)), []);
   return useCallback(() => {
     if (timer.current !== null) return;
+    timer.current = window.setTimeout(() => {
+      timer.current = null;
+      ref.current();
+    }, ms);
+  }, [ms]);
+}
+
+/**
+ * Calls a function once `ms` after the last call (the end of a burst). Beside a throttled
+ * refetch it catches what the throttled one was too early for: the KPI roll-ups follow the
+ * ticket events a moment later (the worker's drain).
+ */
+function useDebounced(fn: () => void, ms: number): () => void {
+  const timer = useRef<number | null>(null);
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => () => void (timer.current !== null && window.clearTimeout(timer.current)), []);
+  return useCallback(() => {
+    if (timer.current !== null) window.clearTimeout(timer.current);
     timer.current = window.setTimeout(() => {
       timer.current = null;
       ref.current();
@@ -79,13 +98,13 @@ export default function Wallboard() {
     <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="wallboard">
       <Row gutter={[12, 12]}>
         {kpi('wall.waiting', String(queue?.length ?? '—'), 'kpi-waiting')}
-        {kpi('wall.longestWait', queue ? `${longest} s` : '—')}
-        {kpi('kpi.answerRate', pct(total?.answerRate))}
-        {kpi('kpi.serviceLevel', pct(total?.serviceLevel))}
-        {kpi('kpi.abandonRate', pct(total?.abandonRate))}
-        {kpi('kpi.offered', String(total?.offered ?? '—'))}
-        {kpi('kpi.answered', String(total?.answered ?? '—'))}
-        {kpi('kpi.transfers', String(total?.transfers.requested ?? '—'))}
+        {kpi('wall.longestWait', queue ? `${longest} s` : '—', 'kpi-longestWait')}
+        {kpi('kpi.answerRate', pct(total?.answerRate), 'kpi-answerRate')}
+        {kpi('kpi.serviceLevel', pct(total?.serviceLevel), 'kpi-serviceLevel')}
+        {kpi('kpi.abandonRate', pct(total?.abandonRate), 'kpi-abandonRate')}
+        {kpi('kpi.offered', String(total?.offered ?? '—'), 'kpi-offered')}
+        {kpi('kpi.answered', String(total?.answered ?? '—'), 'kpi-answered')}
+        {kpi('kpi.transfers', String(total?.transfers.requested ?? '—'), 'kpi-transfers')}
       </Row>
       <Card size="small" title={t('kpi.ticketTitle')}>
         {ticketKpisMissing ? (
@@ -99,7 +118,13 @@ export default function Wallboard() {
               return (
                 <Col key={field} xs={12} xl={6}>
                   <Tooltip title={r ? `${r.numerator} / ${r.denominator}` : undefined}>
-                    <Statistic className="wallboard-number" title={t(title)} value={pct(r?.rate)} data-testid={`kpi-${field}`} />
+                    <Statistic
+                      className="wallboard-number"
+                      title={t(title)}
+                      value={pct(r?.rate)}
+                      data-testid={`kpi-${field}`}
+                      data-ratio={r ? `${r.numerator}/${r.denominator}` : undefined}
+                    />
                   </Tooltip>
                 </Col>
               );
@@ -227,6 +252,7 @@ function useKpis() {
   }, []);
   const throttledCalls = useThrottled(loadCalls, 5000);
   const throttledTickets = useThrottled(loadTickets, 5000);
+  const settleTickets = useDebounced(loadTickets, 10_000);
   useEffect(() => {
     loadCalls();
     loadTickets();
@@ -238,11 +264,17 @@ function useKpis() {
     }, 60_000);
     return () => window.clearInterval(id);
   }, [loadCalls, loadTickets]);
+  // A call leaving the queue (answered, abandoned) is an acd.changed; an agent's state changes
+  // when a call is answered or ends; a transfer has its outcome.
   useCallEvents((ev) => {
-    if (ev.type === 'acd.changed' || ev.type === 'call.transfer') throttledCalls();
+    if (ev.type === 'acd.changed' || ev.type === 'call.transfer' || ev.type === 'agent.state') throttledCalls();
   });
-  useTicketEvents((ev) => {
-    if (ev.type === 'ticket.created' || ev.type === 'ticket.dispatched' || ev.type === 'ticket.replied' || ev.type === 'ticket.rated') throttledTickets();
+  // Nearly every ticket event moves some KPI (a sign does not, but a reply, a rating, a
+  // verification, a deadline passing do): refetch at most every 5 s, and once more when a burst
+  // has settled, by which time the roll-ups have caught up with its last event.
+  useTicketEvents(() => {
+    throttledTickets();
+    settleTickets();
   });
   return { callKpis, ticketKpis, ticketKpisMissing, byCategory };
 }
@@ -288,6 +320,7 @@ function LateTickets({ late, onOpen }: { late: ReturnType<typeof useLateTickets>
         <Table
           size="small"
           rowKey="key"
+          data-testid="late-by-department"
           dataSource={groups}
           loading={!late.stats}
           pagination={false}
@@ -312,6 +345,7 @@ function LateTickets({ late, onOpen }: { late: ReturnType<typeof useLateTickets>
         <Table<LateItem>
           size="small"
           rowKey="id"
+          data-testid="late-tickets"
           dataSource={shown}
           loading={!late.stats}
           pagination={{ pageSize: 20, hideOnSinglePage: true }}
@@ -371,26 +405,30 @@ function CallsChart({ report }: { report: CallKpiReport | null }) {
     };
   }, [report, t]);
   if (!report) return <Alert type="info" message={t('common.loading')} />;
-  return <EChart option={option} label={t('wall.callsPerHour')} />;
+  return <EChart option={option} label={t('wall.callsPerHour')} testId="chart-callsPerHour" />;
 }
 
 function CategoryChart({ counts }: { counts: Record<string, number> | null }) {
   const { t } = useI18n();
   const label = useLabel();
-  const option = useMemo(
-    () => ({
+  const option = useMemo(() => {
+    const data = CATEGORIES.map((c) => ({ name: label('category', c), value: counts?.[c] ?? 0 }));
+    const none = data.every((d) => d.value === 0);
+    return {
       tooltip: { trigger: 'item' },
-      legend: { bottom: 0 },
+      legend: { bottom: 0, data: data.map((d) => d.name) },
       series: [
         {
           type: 'pie',
           radius: ['35%', '65%'],
-          data: CATEGORIES.map((c) => ({ name: label('category', c), value: counts?.[c] ?? 0 })),
+          // no ticket yet today: ECharts' empty ring, not six equal slices of nothing
+          data: none ? [] : data,
+          showEmptyCircle: true,
+          stillShowZeroSum: false,
         },
       ],
-    }),
-    [counts, label],
-  );
+    };
+  }, [counts, label]);
   if (!counts) return <Alert type="info" message={t('common.loading')} />;
-  return <EChart option={option} label={t('wall.byCategory')} />;
+  return <EChart option={option} label={t('wall.byCategory')} testId="chart-byCategory" />;
 }

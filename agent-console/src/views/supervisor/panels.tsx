@@ -32,6 +32,7 @@ export function QueuePanel({ items }: { items: QueueEntry[] | null }) {
       <Table<QueueEntry>
         size="small"
         rowKey="callId"
+        data-testid="queue-table"
         loading={items === null}
         dataSource={items ?? []}
         pagination={false}
@@ -139,13 +140,22 @@ export function AgentsPanel() {
       <Table<AgentRow>
         size="small"
         rowKey="id"
+        data-testid="agents-table"
         dataSource={list}
         pagination={false}
         scroll={{ y: 240 }}
         locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('common.empty')} /> }}
         columns={[
           { title: t('wall.agent'), dataIndex: 'name' },
-          { title: t('wall.state'), dataIndex: 'state', render: (s: string | null) => (s ? <Tag color={STATE_COLOUR[s] ?? 'default'}>{label('agentState', s)}</Tag> : <Tag>{t('wall.unknown')}</Tag>) },
+          {
+            title: t('wall.state'),
+            dataIndex: 'state',
+            render: (s: string | null, r) => (
+              <Tag color={s ? (STATE_COLOUR[s] ?? 'default') : undefined} data-testid={`agent-state-${r.id}`} data-state={s ?? 'unknown'}>
+                {s ? label('agentState', s) : t('wall.unknown')}
+              </Tag>
+            ),
+          },
           {
             title: t('wall.inState'),
             dataIndex: 'since',

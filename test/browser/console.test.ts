@@ -113,10 +113,9 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     const result = { coldAgentViewMs: coldMs, coldRuns, warmReloadMs: warmMs, loginPage: { shownMs: loginShown, ...nav }, loginToWorkbenchMs: workbench };
     writeFileSync(resolve(ROOT, 'test-artifacts/console-first-load.json'), JSON.stringify(result, null, 2));
     console.log('console first load', result);
-    // Issue #5 item 9 asks for < 2 s; measured alone (`npx vitest run test/browser/console.test.ts
-    // -t "first load"`) it is about 1 s. Inside the full parallel suite the machine is shared, so
-    // the test only guards against a gross regression; the JSON records the number.
-    expect(coldMs).toBeLessThan(Number(process.env.CONSOLE_FIRST_LOAD_BUDGET_MS ?? 4000));
+    // Issue #5 item 9: under 2 s. Measured alone it is about 1 s, and 1.1 s inside the full
+    // parallel suite of CI (the best of three cold loads); the JSON records the number.
+    expect(coldMs).toBeLessThan(Number(process.env.CONSOLE_FIRST_LOAD_BUDGET_MS ?? 2000));
     await page.context().close();
   });
 

@@ -17,6 +17,7 @@ import {
 import { CallRelay, type RelayOptions } from './b2bua.js';
 import type { BindingStore } from './binding-store.js';
 import { createBullmqPublisher, type CallEventPublisher } from './call-events.js';
+import { assertGatewaysNotOwnAddress } from './gateways.js';
 import type { CredentialLookup } from './digest.js';
 import { createRegistrar, type RegistrarHandler, type RegistrarOptions } from './registrar.js';
 import { RedisBindingStore } from './redis-binding-store.js';
@@ -42,6 +43,8 @@ export interface TelephonyOptions extends Omit<RelayOptions, 'contactHost' | 'po
   /** replaces the heartbeat check (tests) */
   engineHealthy?: () => boolean | Promise<boolean>;
   maxMessageSize?: number;
+  /** a CANCELled INVITE with no final response after this is given up (ms, default 64*T1 = 32 000) */
+  inviteCancelTimeout?: number;
   commandConcurrency?: number;
   publisher?: CallEventPublisher;
   logger?: SipLogger;
@@ -54,12 +57,17 @@ export interface TelephonyAdapter {
   readonly relay: CallRelay;
   readonly registrar: RegistrarHandler;
   readonly bindings: BindingStore;
+  /** live SIP transactions (none may leak: TELEPHONY-NOTES defect 4) */
+  transactionCount(): { client: number; server: number };
   stop(): Promise<void>;
 }
 
 export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdapter> {
   if (!INSTANCE_ID.test(o.instance)) throw new Error(`telephony instance id ${JSON.stringify(o.instance)} must match ${INSTANCE_ID}`);
   const log = o.logger ?? silentLogger;
+  // our own SIP address(es): no gateway or registered contact may name them (defect 1, a loop)
+  const ownAddresses = [...new Set([`${o.address}:${o.port}`, `${o.contactHost ?? o.address}:${o.port}`])];
+  if (o.gateways) assertGatewaysNotOwnAddress(o.gateways, ownAddresses);
   const prefix = o.queuePrefix ?? '{hotline}';
   const onRedisError = (err: unknown): void => log.warn({ event: 'telephony.redis_error', err: String(err) }, 'redis error');
   // maxRetriesPerRequest 1: during a Redis outage commands fail fast (→ 503) instead of piling up
@@ -88,7 +96,20 @@ export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdap
 
   let stack: RunningStack | undefined;
   const send = (m: SipMessage, cb?: (rs: SipMessage) => void): void => stack?.send(m, cb);
-  const registrar = createRegistrar({ ...o.registrar, realm: o.realm, lookupCredentials, store: bindings, logger: log }, send);
+  // REGISTER gets the same per-source flood limit as the relay's out-of-dialog requests, before
+  // any digest or Redis work (the relay's limiter only sees what is not REGISTER)
+  const registrar = createRegistrar(
+    {
+      flood: o.flood,
+      ...o.registrar,
+      ownAddresses: [...ownAddresses, ...(o.registrar?.ownAddresses ?? [])],
+      realm: o.realm,
+      lookupCredentials,
+      store: bindings,
+      logger: log,
+    },
+    send,
+  );
   const relay = new CallRelay(
     {
       ...o,
@@ -109,6 +130,7 @@ export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdap
         address: o.address,
         port: o.port,
         maxMessageSize: o.maxMessageSize ?? 8192,
+        inviteCancelTimeout: o.inviteCancelTimeout,
         onOversize: () => {
           relay.stats.oversizeDropped++;
         },
@@ -159,6 +181,7 @@ export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdap
     relay,
     registrar,
     bindings,
+    transactionCount: () => stack?.transactionCount() ?? { client: 0, server: 0 },
     async stop() {
       // bounded: closing waits for a Redis connection that may never come back
       await Promise.race([worker.close().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);

@@ -24,8 +24,32 @@ export interface Gateway {
 
 export type GatewayTable = ReadonlyMap<string, Gateway>;
 
-/** Validates the configuration; throws on a bad URI, key or duplicate. */
-export function buildGatewayTable(list: readonly GatewayConfig[]): GatewayTable {
+/** `host:port` of a SIP URI, lower case, with the scheme's default port when it names none. */
+export function sipAddressOf(uri: string): string | null {
+  const u = sip.parseUri(uri);
+  if (!u || !u.host) return null;
+  return `${u.host}:${u.port || (u.schema === 'sips' ? 5061 : 5060)}`.toLowerCase();
+}
+
+/**
+ * Throws if a gateway's URI is one of our own SIP addresses (`host:port`): a transfer INVITE to
+ * it would come back to the adapter (TELEPHONY-NOTES defect 1), so it is refused at start-up.
+ */
+export function assertGatewaysNotOwnAddress(table: GatewayTable, own: readonly string[]): void {
+  const mine = new Set(own.map((a) => a.toLowerCase()));
+  for (const g of table.values()) {
+    const a = sipAddressOf(g.uri);
+    if (a && mine.has(a)) {
+      throw new Error(`gateway ${g.key}: ${JSON.stringify(g.uri)} is the adapter's own SIP address ${a}; a transfer there would loop back to us`);
+    }
+  }
+}
+
+/**
+ * Validates the configuration; throws on a bad URI, key or duplicate, or (given `own`, our
+ * `host:port` addresses) a URI that is our own address.
+ */
+export function buildGatewayTable(list: readonly GatewayConfig[], own: readonly string[] = []): GatewayTable {
   const out = new Map<string, Gateway>();
   for (const g of list) {
     if (!/^[0-9A-Za-z_-]{1,32}$/.test(g.key)) throw new Error(`gateway key ${JSON.stringify(g.key)} is not valid`);
@@ -36,11 +60,12 @@ export function buildGatewayTable(list: readonly GatewayConfig[]): GatewayTable 
     if (!/^[a-z0-9-]{1,64}$/.test(header)) throw new Error(`gateway ${g.key}: bad reference header ${JSON.stringify(header)}`);
     out.set(g.key, { key: g.key, name: g.name, uri: g.uri, inboundSources: [...(g.inboundSources ?? [])], referenceHeader: header });
   }
+  assertGatewaysNotOwnAddress(out, own);
   return out;
 }
 
 /** Reads TELEPHONY_GATEWAYS (a JSON array of GatewayConfig); empty when unset. */
-export function gatewaysFromEnv(raw: string | undefined): GatewayTable {
+export function gatewaysFromEnv(raw: string | undefined, own: readonly string[] = []): GatewayTable {
   if (!raw || raw.trim() === '') return new Map();
   let parsed: unknown;
   try {
@@ -49,5 +74,5 @@ export function gatewaysFromEnv(raw: string | undefined): GatewayTable {
     throw new Error('TELEPHONY_GATEWAYS is not valid JSON');
   }
   if (!Array.isArray(parsed)) throw new Error('TELEPHONY_GATEWAYS must be a JSON array');
-  return buildGatewayTable(parsed as GatewayConfig[]);
+  return buildGatewayTable(parsed as GatewayConfig[], own);
 }

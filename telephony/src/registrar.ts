@@ -5,6 +5,7 @@
 // other known methods 405 with Allow, unknown methods 501. Every request gets a final response
 // (defect 4: an unanswered request would hold a transaction forever).
 import { randomBytes } from 'node:crypto';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import sip, { type SipAor, type SipMessage, type SipRemote } from 'sip';
 import { InMemoryBindingStore, type Binding, type BindingStore } from './binding-store.js';
 import {
@@ -47,6 +48,17 @@ export interface RegistrarOptions {
   maxContactsPerAor?: number;
   /** credential lookup slower than this gets 503 Retry-After */
   lookupTimeoutMs?: number;
+  /**
+   * Requests per source IP per second (before any parsing of credentials or Redis work); beyond
+   * it: 503 Retry-After, as the call relay answers a flood (default 50; 0: off). Sources in
+   * `trustedSources` (the carrier's SBC) are not limited.
+   */
+  flood?: { perSecond: number; trustedSources?: readonly string[] };
+  /**
+   * Our own SIP address(es) (`host:port`, the adapter's signalling address): a Contact naming one
+   * of them is refused with 403, since a call to it would come back to us (TELEPHONY-NOTES defect 1).
+   */
+  ownAddresses?: readonly string[];
 }
 
 export interface RegistrarStats {
@@ -56,6 +68,8 @@ export interface RegistrarStats {
   unregistrations: number;
   authFailures: number;
   rateLimited: number;
+  /** requests answered 503 by the per-source flood limit */
+  floodLimited: number;
   oversizeDropped: number;
   errors: number;
 }
@@ -133,8 +147,13 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
   const limiter = new FailureLimiter({ limit: o.failureLimit ?? 5, windowMs: o.failureWindowMs ?? 60_000 });
   const stats: RegistrarStats = {
     requests: 0, challenges: 0, registrations: 0, unregistrations: 0,
-    authFailures: 0, rateLimited: 0, oversizeDropped: 0, errors: 0,
+    authFailures: 0, rateLimited: 0, floodLimited: 0, oversizeDropped: 0, errors: 0,
   };
+  const floodPerSecond = o.flood?.perSecond ?? 50;
+  const flood = floodPerSecond > 0 ? new RateLimiterMemory({ points: floodPerSecond, duration: 1 }) : null;
+  const trusted = new Set(o.flood?.trustedSources ?? []);
+  const floodLogged = new Map<string, number>();
+  const ownAddresses = new Set((o.ownAddresses ?? []).map((a) => a.toLowerCase()));
   const aorOf = (user: string) => `sip:${user}@${o.realm}`;
   const toTag = randomBytes(8).toString('hex');
 
@@ -237,7 +256,14 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
       const changes: Array<{ contact: string; expires: number }> = [];
       for (const c of list) {
         const contact = uriString(c.uri);
-        if (!sip.parseUri(contact)) throw new SipError(400, 'Bad Contact');
+        const parsed = sip.parseUri(contact);
+        if (!parsed) throw new SipError(400, 'Bad Contact');
+        const target = `${parsed.host}:${parsed.port || (parsed.schema === 'sips' ? 5061 : 5060)}`.toLowerCase();
+        if (ownAddresses.has(target)) {
+          // a call to this contact would be sent to ourselves (defect 1): refuse it, loudly
+          log.warn({ event: 'register.own_address_contact', aor, contact, source: remote.address }, 'Contact names our own SIP address: refused');
+          throw new SipError(403, 'Contact Is The Registrar Itself');
+        }
         let expires = parseSeconds(c.params?.expires) ?? headerExpires ?? defaultExpires;
         if (expires > 0 && expires < minExpires) {
           throw new SipError(423, 'Interval Too Brief', { 'min-expires': String(minExpires) });
@@ -281,10 +307,31 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
     respond(rq, 200, 'OK', headers);
   }
 
+  /** true: this source is over its rate, the request was answered 503 */
+  async function flooded(rq: SipMessage, remote: SipRemote): Promise<boolean> {
+    if (!flood || trusted.has(remote.address)) return false;
+    try {
+      await flood.consume(remote.address);
+      return false;
+    } catch {
+      stats.floodLimited++;
+      const last = floodLogged.get(remote.address) ?? 0;
+      if (now() - last > 10_000) {
+        // once per source per 10 s; the method and source only (never credentials)
+        floodLogged.set(remote.address, now());
+        if (floodLogged.size > 10_000) floodLogged.clear();
+        log.warn({ event: 'register.rate_limited', source: remote.address, method: rq.method }, 'too many requests from one source: 503');
+      }
+      respond(rq, 503, 'Service Unavailable', { 'retry-after': '5' });
+      return true;
+    }
+  }
+
   async function handle(rq: SipMessage, remote: SipRemote): Promise<void> {
     const method = rq.method ?? '';
     if (method === 'ACK') return; // never answered
     stats.requests++;
+    if (await flooded(rq, remote)) return;
     try {
       if (method === 'REGISTER') await register(rq, remote);
       else if (method === 'OPTIONS') respond(rq, 200, 'OK', { allow: ALLOW, accept: 'application/sdp' });
@@ -316,7 +363,7 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
 export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
   const log = o.logger ?? silentLogger;
   let stack: RunningStack | undefined;
-  const r = createRegistrar(o, (m) => stack?.send(m));
+  const r = createRegistrar({ ...o, ownAddresses: [`${o.address}:${o.port}`, ...(o.ownAddresses ?? [])] }, (m) => stack?.send(m));
   stack = await startSipStack(
     { address: o.address, port: o.port, maxMessageSize: o.maxMessageSize ?? 8192, onOversize: () => r.countOversize(), logger: log, name: 'registrar' },
     (rq, remote) => void r.handle(rq, remote),

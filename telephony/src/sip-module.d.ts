@@ -76,11 +76,22 @@ declare module 'sip' {
     onError?: (err: Error) => void;
     /** patched: the UDP socket is bound */
     onListening?: (address: { address: string; port: number; family: string }) => void;
+    /**
+     * patched: an INVITE client transaction we CANCELled that still has no final response after
+     * this many ms is terminated and its callback gets a synthetic 408 (default 64*T1 = 32 000)
+     */
+    inviteCancelTimeout?: number;
+  }
+  export interface SipTransactionCount {
+    client: number;
+    server: number;
   }
   export interface SipStack {
     send(m: SipMessage, callback?: (rs: SipMessage) => void): void;
     destroy(): void;
     hostname(): string;
+    /** patched: live client and server transactions */
+    transactionCount(): SipTransactionCount;
   }
   export function create(options: SipOptions, onRequest: (rq: SipMessage, remote: SipRemote) => void): SipStack;
   export function start(options: SipOptions, onRequest: (rq: SipMessage, remote: SipRemote) => void): void;

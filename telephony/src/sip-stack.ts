@@ -1,7 +1,8 @@
 // One UDP SIP stack on the patched `sip@0.0.6` (patches/sip+0.0.6.patch), shared by the registrar
 // and the call relay so phones register and calls flow on one address and port. TCP is off
-// (TELEPHONY-NOTES defect 6); datagrams over `maxMessageSize` are dropped before parsing.
-import sip, { type SipMessage, type SipRemote, type SipStack } from 'sip';
+// (TELEPHONY-NOTES defect 6); datagrams over `maxMessageSize` are dropped before parsing, and the
+// patch makes the header parsers linear (whitespace-padded headers no longer stall the loop).
+import sip, { type SipMessage, type SipRemote, type SipStack, type SipTransactionCount } from 'sip';
 
 export interface SipLogger {
   info(obj: object, msg?: string): void;
@@ -20,12 +21,16 @@ export interface SipStackOptions {
   logger?: SipLogger;
   /** prefix of log events, e.g. 'telephony' */
   name?: string;
+  /** a CANCELled INVITE with no final response after this is given up with a 408 (ms, default 32 000) */
+  inviteCancelTimeout?: number;
 }
 
 export interface RunningStack {
   readonly address: string;
   readonly port: number;
   send(m: SipMessage, callback?: (rs: SipMessage) => void): void;
+  /** live transactions of the stack (client: ours, server: peers') */
+  transactionCount(): SipTransactionCount;
   /** shuts every transaction down (their timers included) and closes the socket */
   destroy(): void;
 }
@@ -49,6 +54,7 @@ export async function startSipStack(o: SipStackOptions, onRequest: (rq: SipMessa
         udp: true,
         tcp: false,
         maxMessageSize: o.maxMessageSize ?? 8192,
+        inviteCancelTimeout: o.inviteCancelTimeout,
         onOversize: (info) => {
           o.onOversize?.(info);
           log.warn({ event: `${name}.oversize_dropped`, source: info.address, size: info.size }, 'oversized datagram dropped');
@@ -79,6 +85,7 @@ export async function startSipStack(o: SipStackOptions, onRequest: (rq: SipMessa
     send(m, cb) {
       if (!destroyed) running.send(m, cb);
     },
+    transactionCount: () => running.transactionCount(),
     destroy() {
       if (destroyed) return;
       destroyed = true;

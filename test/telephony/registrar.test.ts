@@ -154,6 +154,34 @@ describe('REGISTER with digest authentication (SIPp phone)', () => {
   });
 });
 
+describe('a Contact that is the registrar itself (TELEPHONY-NOTES defect 1)', () => {
+  it('is refused with 403 even with the right password, logged, and no binding is stored', async () => {
+    const run = await sipp('hard-register-own-contact.xml', phone('1001', 's3cret-1001'));
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(run.logs).toContain('answer=SIP/2.0 403 Contact Is The Registrar Itself');
+    expect(await registrar.store.list(registrar.aorOf('1001'), clock)).toEqual([]);
+    expect(logs.find((l) => l.event === 'register.own_address_contact')).toMatchObject({
+      level: 'warn',
+      aor: 'sip:1001@hotline.test',
+      contact: `sip:1001@${REGISTRAR_IP}:${registrar.port}`,
+      source: PHONE_IP,
+    });
+    expect(JSON.stringify(logs)).not.toContain('s3cret-1001');
+  });
+
+  it('another port on the registrar\'s host is a different endpoint and is accepted', async () => {
+    // the phone (SIPp) on the registrar's own IP, another port
+    const localPort = await freeUdpPort(REGISTRAR_IP);
+    const run = await runSipp({
+      scenario: 'register.xml', target: { address: registrar.address, port: registrar.port }, localAddress: REGISTRAR_IP, localPort,
+      args: [...phone('1001', 's3cret-1001'), '-key', 'expires', '600'],
+    });
+    expect(run.code, describeRun(run)).toBe(0);
+    const [b] = await registrar.store.list(registrar.aorOf('1001'), clock);
+    expect(b?.contact).toBe(`sip:1001@${REGISTRAR_IP}:${localPort}`);
+  });
+});
+
 describe('rate limiting of authentication failures', () => {
   it('after 5 failures in a minute the source gets 403 with no challenge, even with the right password', async () => {
     const bad = await sipp('register-wrong-password.xml', [...phone('1001', 'guess-123'), '-key', 'expires', '600'], { calls: 5 });

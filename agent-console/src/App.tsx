@@ -79,12 +79,30 @@ function Localised() {
           colorPrimary: '#c8161d',
           colorLink: '#1456f0',
           colorTextSecondary: 'rgba(0, 0, 0, 0.65)',
+          // antd's grey for descriptions (statistic titles, form help, empty states, counters,
+          // Typography secondary) is rgba(0,0,0,0.45): 3.4:1 on white; 0.65 gives 5.7:1
+          colorTextDescription: 'rgba(0, 0, 0, 0.65)',
+          colorTextTertiary: 'rgba(0, 0, 0, 0.65)',
+          // danger buttons and error text: antd's #ff4d4f is 3.3:1 on white; red-7 is 5.6:1
+          colorError: '#cf1322',
+          // Tag text of the preset colours on their pale backgrounds (palette step 7 on step 1)
+          // fails 4.5:1 for gold (2.8), green (3.4), cyan, orange, lime, yellow and volcano: one
+          // step darker keeps each hue — the deadline tags stay green / amber / red.
+          gold7: '#995c00', // amber 5.2:1 on #fffbe6 (the warning tag)
+          green7: '#237804', // 5.4:1 on #f6ffed (on time)
+          cyan7: '#006d75',
+          orange7: '#ad4e00',
+          lime7: '#3f6600',
+          yellow7: '#876800',
+          volcano7: '#ad2102',
           fontSize: 14,
           borderRadius: 4,
         },
         components: {
           // the header menu on the red bar: white text (≥ 4.5:1), selected item darker red
           Menu: { darkItemColor: '#ffffff', darkItemHoverColor: '#ffffff', darkItemBg: 'transparent', darkItemSelectedBg: '#820014', darkItemSelectedColor: '#ffffff' },
+          // a table's empty-state text is drawn in the disabled grey (1.8:1); it is content
+          Table: { colorTextDisabled: 'rgba(0, 0, 0, 0.65)' },
         },
       }}
     >

@@ -1,5 +1,5 @@
 import { App, Button, Form, Input, InputNumber, Modal, Radio, Select, Space, Switch } from 'antd';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import { RATING_LEVELS, type Ticket } from '../api/types';
 import { useI18n, useLabel } from '../i18n';
@@ -9,19 +9,22 @@ import { useDirectory } from '../views/DirectoryContext';
 /** Commands shown as primary (the usual next step) rather than secondary buttons. */
 const PRIMARY = new Set(['sign', 'reply', 'dispatch', 'reviewReply', 'decideExtension', 'verifyRating', 'returnVisit']);
 const DANGER = new Set(['return', 'supervise', 'close']);
+/** The controls a dialog's first field may be (see Field). */
+const FIRST_FIELD = 'textarea, input:not([type="hidden"]), [role="switch"], [role="radio"]';
 
 /**
  * A button for each command the server says this user may run now (`availableCommands`), each
  * opening one dialog built from lib/commands.ts. The command carries If-Match with the version on
  * screen: if someone else acted first, the server answers 409 and the ticket is reloaded.
  */
-export function TicketActions({ ticket, onDone, only }: { ticket: Ticket; onDone: (t: Ticket) => void; only?: readonly string[] }) {
+export function TicketActions({ ticket, onDone, only, onClosed }: { ticket: Ticket; onDone: (t: Ticket) => void; only?: readonly string[]; onClosed?: () => void }) {
   const { t } = useI18n();
   const label = useLabel();
   const { message } = App.useApp();
   const [open, setOpen] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [form] = Form.useForm<Record<string, unknown>>();
+  const fieldsRef = useRef<HTMLDivElement>(null);
   const commands = ticket.availableCommands.filter((c) => COMMAND_FIELDS[c] && (!only || only.includes(c)));
 
   const run = async () => {
@@ -73,10 +76,20 @@ export function TicketActions({ ticket, onDone, only }: { ticket: Ticket; onDone
         cancelText={t('common.cancel')}
         confirmLoading={busy}
         destroyOnHidden
+        // after the closing animation, once antd has given the focus back to the button that
+        // opened the dialog (which may be gone: a signed ticket has no 签收 button)
+        afterClose={onClosed}
+        // once open, the first field takes the focus so a keyboard user types at once (antd
+        // leaves it on the dialog's frame, from which Tab first visits an invisible sentinel)
+        afterOpenChange={(opened) => {
+          if (opened) fieldsRef.current?.querySelector<HTMLElement>(FIRST_FIELD)?.focus();
+        }}
       >
-        <Form form={form} layout="vertical" preserve={false}>
-          {open && (COMMAND_FIELDS[open] ?? []).map((f) => <Field key={f.name} spec={f} command={open} />)}
-        </Form>
+        <div ref={fieldsRef}>
+          <Form form={form} layout="vertical" preserve={false}>
+            {open && (COMMAND_FIELDS[open] ?? []).map((f) => <Field key={f.name} spec={f} command={open} />)}
+          </Form>
+        </div>
       </Modal>
     </>
   );

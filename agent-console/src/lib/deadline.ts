@@ -2,9 +2,15 @@
  * Deadline colours and countdowns (issue #5 item 3). The server computes every due and warning
  * instant with the working calendar (server/src/deadlines): `warnAt` is 75 % of the allowed
  * working time, `dueAt` the end. Comparing the wall clock with those instants therefore gives
- * the working-time state; the remaining working time itself comes from
- * GET /api/tickets/:id/deadlines (`remainingMs`). Pure.
+ * the working-time state. The countdown is working time too: the clock time of the milestone's
+ * unit between now and `dueAt`, computed with the server's own calendar arithmetic
+ * (server/src/deadlines/calendar.ts, a pure module) on the working days and office hours the
+ * server publishes (GET /api/calendar/days) — the same formula as `remainingMs` of
+ * GET /api/tickets/:id/deadlines, so the inbox and the ticket page agree, and the countdown
+ * stands still at night, at weekends and on holidays. Pure.
  */
+import { workingTimeBetween, type Calendar, type DurationUnit } from '../../../server/src/deadlines/calendar.js';
+
 export type DeadlineColour = 'on_time' | 'warning' | 'overdue' | 'met' | 'cancelled' | 'paused';
 
 export interface MilestoneLike {
@@ -26,9 +32,9 @@ export function milestoneColour(m: MilestoneLike, now: number, pausedSince: stri
 }
 
 /** The open milestone that falls due first (the one a handler must watch), or null. */
-export function nextOpenMilestone<K extends string>(deadlines: Partial<Record<K, MilestoneLike>> | null | undefined): { key: K; m: MilestoneLike } | null {
-  let best: { key: K; m: MilestoneLike } | null = null;
-  for (const [key, m] of Object.entries(deadlines ?? {}) as [K, MilestoneLike | undefined][]) {
+export function nextOpenMilestone<K extends string, M extends MilestoneLike = MilestoneLike>(deadlines: Partial<Record<K, M>> | null | undefined): { key: K; m: M } | null {
+  let best: { key: K; m: M } | null = null;
+  for (const [key, m] of Object.entries(deadlines ?? {}) as [K, M | undefined][]) {
     if (!m || m.doneAt || m.cancelledAt) continue;
     if (!best || ms(m.dueAt) < ms(best.m.dueAt)) best = { key, m };
   }
@@ -79,3 +85,44 @@ export function formatDuration(msLeft: number, units: { d: string; h: string; m:
   else s = `${m}${units.m}`;
   return msLeft < 0 ? `-${s}` : s;
 }
+
+/** What GET /api/calendar/days answers (one range of it). */
+export interface CalendarDays {
+  officeHours: readonly (readonly [number, number])[];
+  utcOffsetMinutes: number;
+  days: readonly { date: string; working: boolean }[];
+}
+
+/**
+ * A working calendar from the days the server published. A date outside them (the client asks
+ * for more as countdowns need them) counts as a working day from Monday to Friday until its
+ * answer arrives.
+ */
+export function calendarFrom(meta: Pick<CalendarDays, 'officeHours' | 'utcOffsetMinutes'>, days: ReadonlyMap<string, boolean>): Calendar {
+  return {
+    officeHours: meta.officeHours,
+    utcOffsetMinutes: meta.utcOffsetMinutes,
+    isWorkingDay: (ymd) => days.get(ymd) ?? ![0, 6].includes(new Date(`${ymd}T12:00:00Z`).getUTCDay()),
+  };
+}
+
+const UNITS: ReadonlySet<string> = new Set<DurationUnit>(['hours', 'workingDayHours', 'workingHours', 'workingDays']);
+
+/**
+ * Working time left until the milestone is due (negative: how long overdue), in the clock of its
+ * unit: `hours` elapsed time, `workingDayHours` whole working days, `workingHours`/`workingDays`
+ * office hours. A paused ticket's clock stands at the pause (`pausedSince`). The server's
+ * formula (deadlines/routes.ts `remainingMs`).
+ */
+export function remainingWorkingMs(m: MilestoneLike & { unit: string }, now: number, cal: Calendar, pausedSince: string | Date | null = null): number {
+  const unit = (UNITS.has(m.unit) ? m.unit : 'hours') as DurationUnit;
+  const at = new Date(pausedSince ? ms(pausedSince) : now);
+  const due = new Date(ms(m.dueAt));
+  return workingTimeBetween(at, due, unit, cal) - workingTimeBetween(due, at, unit, cal);
+}
+
+/** The countdown's text: office-hour clocks in hours (a working day is not 24 h), others with days. */
+export function formatRemaining(msLeft: number, unit: string, units: { d: string; h: string; m: string }): string {
+  return formatDuration(msLeft, units, { days: !OFFICE_HOUR_UNITS.has(unit) });
+}
+

@@ -65,7 +65,7 @@ export default function DepartmentView() {
         </Col>
         <Col span={6}>
           <Card size="small">
-            <Statistic title={t('dept.warning')} value={counts.warning} valueStyle={{ color: '#ad6800' }} />
+            <Statistic title={t('dept.warning')} value={counts.warning} valueStyle={{ color: '#995c00' }} />
           </Card>
         </Col>
         <Col span={6}>

@@ -39,10 +39,10 @@ export function LoginPage() {
           {notice === 'logged_out' && <Alert type="info" showIcon message={t('login.loggedOut')} style={{ marginBottom: 16 }} />}
           {error && <Alert type="error" showIcon message={error} style={{ marginBottom: 16 }} role="alert" />}
           <Form layout="vertical" onFinish={submit} requiredMark={false} aria-label={t('login.heading')}>
-            <Form.Item label={t('login.username')} name="username" rules={[{ required: true, message: t('login.usernameRequired') }]}>
+            <Form.Item label={t('login.username')} name="username" htmlFor="login-username" rules={[{ required: true, message: t('login.usernameRequired') }]}>
               <Input autoComplete="username" autoFocus id="login-username" />
             </Form.Item>
-            <Form.Item label={t('login.password')} name="password" rules={[{ required: true, message: t('login.passwordRequired') }]}>
+            <Form.Item label={t('login.password')} name="password" htmlFor="login-password" rules={[{ required: true, message: t('login.passwordRequired') }]}>
               <Input.Password autoComplete="current-password" id="login-password" />
             </Form.Item>
             <Button type="primary" htmlType="submit" block loading={busy} size="large">

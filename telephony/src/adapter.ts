@@ -119,6 +119,8 @@ export async function startTelephony(o: TelephonyOptions): Promise<TelephonyAdap
       realm: o.realm,
       engineHealthy,
       snapshots: new RedisDialogSnapshots(redis, `${prefix}:telephony:${o.instance}:calls`, onRedisError),
+      // a previous run's caller gets its final answer from our own address and port
+      sendStateless: (rs, target) => stack?.sendStateless(rs, target),
       logger: log,
     },
     publisher,

@@ -92,6 +92,8 @@ declare module 'sip' {
     hostname(): string;
     /** patched: live client and server transactions */
     transactionCount(): SipTransactionCount;
+    /** patched: a message sent outside any transaction, from the stack's own UDP socket */
+    sendStateless(m: SipMessage, target: { address: string; port: number }): void;
   }
   export function create(options: SipOptions, onRequest: (rq: SipMessage, remote: SipRemote) => void): SipStack;
   export function start(options: SipOptions, onRequest: (rq: SipMessage, remote: SipRemote) => void): void;

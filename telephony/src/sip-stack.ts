@@ -31,6 +31,8 @@ export interface RunningStack {
   send(m: SipMessage, callback?: (rs: SipMessage) => void): void;
   /** live transactions of the stack (client: ours, server: peers') */
   transactionCount(): SipTransactionCount;
+  /** a message outside any transaction (a response to a previous run's request), from our socket */
+  sendStateless(m: SipMessage, target: { address: string; port: number }): void;
   /** shuts every transaction down (their timers included) and closes the socket */
   destroy(): void;
 }
@@ -86,6 +88,9 @@ export async function startSipStack(o: SipStackOptions, onRequest: (rq: SipMessa
       if (!destroyed) running.send(m, cb);
     },
     transactionCount: () => running.transactionCount(),
+    sendStateless(m, target) {
+      if (!destroyed) running.sendStateless(m, target);
+    },
     destroy() {
       if (destroyed) return;
       destroyed = true;

@@ -60,6 +60,39 @@ describe('sip@0.0.6 patches', { timeout: 5000 }, () => {
     expect(err.code).toBe('EADDRINUSE');
   });
 
+  it('sendStateless: a response outside any transaction leaves from the stack\'s own address and port', async () => {
+    const port = await freeUdpPort('127.0.0.2');
+    const s = await new Promise<ReturnType<typeof sip.create>>((resolve, reject) => {
+      const st = sip.create({ address: '127.0.0.2', port, tcp: false, onListening: () => resolve(st), onError: reject }, () => {});
+    });
+    const peer = createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+    try {
+      const got = new Promise<{ text: string; from: { address: string; port: number } }>((resolve) =>
+        peer.once('message', (b, rinfo) => resolve({ text: b.toString('latin1'), from: { address: rinfo.address, port: rinfo.port } })),
+      );
+      // the INVITE of a previous run, whose server transaction died with it
+      const rq = {
+        method: 'INVITE', uri: 'sip:12345@127.0.0.2', version: '2.0',
+        headers: {
+          via: [{ version: '2.0', protocol: 'UDP', host: '127.0.0.1', port: peer.address().port, params: { branch: 'z9hG4bKold' } }],
+          from: { uri: 'sip:13800000000@127.0.0.1', params: { tag: 'a' } }, to: { uri: 'sip:12345@127.0.0.2', params: {} },
+          'call-id': 'old-run@127.0.0.1', cseq: { method: 'INVITE', seq: 1 },
+        },
+      };
+      const rs = sip.makeResponse(rq as never, 503, 'Service Unavailable', { headers: { 'retry-after': '20' } } as never);
+      s.sendStateless(rs, { address: '127.0.0.1', port: peer.address().port });
+      const { text, from } = await got;
+      expect(from).toEqual({ address: '127.0.0.2', port });
+      expect(text).toMatch(/^SIP\/2\.0 503 Service Unavailable\r\n/);
+      expect(text).toMatch(/\r\nRetry-After: 20\r\n/i);
+      expect(text).toContain('z9hG4bKold');
+    } finally {
+      peer.close();
+      s.destroy();
+    }
+  });
+
   describe('defect 5: non-ASCII text goes out as UTF-8 bytes with a byte Content-Length', () => {
     const name = '市民 张三';
     const sdp =

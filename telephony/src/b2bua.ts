@@ -62,6 +62,12 @@ export interface RelayOptions {
    */
   sendStateless?: (rs: SipMessage, target: { address: string; port: number }) => void;
   /**
+   * Publish `call.ringing` the moment a phone alerts (180/183), for live views. Off by default:
+   * the alerting time always reaches the engine with the ring's outcome event, and a separate
+   * event is one more queue job per call (bench/RESULTS.md, SIP).
+   */
+  ringingEvents?: boolean;
+  /**
    * Out-of-dialog requests (new INVITEs, OPTIONS, unknown methods) per source IP per second;
    * beyond it: 503 Retry-After (a flood from one source cannot take the adapter down). Sources
    * in `trustedSources` (the carrier's SBC, which carries every caller) are not limited.
@@ -132,8 +138,9 @@ interface Ring {
   invite: SipMessage;
   state: 'calling' | 'cancelled' | 'answered' | 'failed';
   timer?: NodeJS.Timeout;
-  /** the phone sent 180/183 (`call.ringing` published, the ring is in the restart snapshot) */
+  /** the phone sent 180/183 (the ring is in the restart snapshot), and when */
   alerting?: boolean;
+  alertingAt?: string;
   /** the phone's To tag from its 1xx */
   remoteTag?: string;
 }
@@ -766,6 +773,8 @@ export class CallRelay {
   /** Final non-2xx to the caller's INVITE; `call.abandoned` once `call.offered` is in. */
   #finish(call: Live, status: number, reason: string, why: AbandonReason, headers: Record<string, unknown>, publish = true): void {
     if (call.state === 'ended' || call.state === 'answered') return;
+    // the ring in progress when the caller left: when its phone alerted goes with the abandon
+    const alerting = call.ring?.state === 'calling' && call.ring.alertingAt ? { alertingAt: call.ring.alertingAt } : {};
     if (call.ring?.state === 'calling') this.#cancelRing(call, call.ring);
     this.#drop(call);
     this.#respond(call.invite, status, reason, headers, call.localTag);
@@ -774,7 +783,7 @@ export class CallRelay {
     this.#track(
       offered.then(async (ok) => {
         if (!ok) return;
-        await this.#publishSafe({ type: 'call.abandoned', callId: call.callId, line: call.line.id, reason: why, finalStatus: status, at: this.#iso() });
+        await this.#publishSafe({ type: 'call.abandoned', callId: call.callId, line: call.line.id, reason: why, finalStatus: status, at: this.#iso(), ...alerting });
       }),
     );
   }
@@ -825,7 +834,7 @@ export class CallRelay {
   #ringFailed(call: Live, ring: Ring, reason: RingFailure, status: number | null): void {
     this.stats.ringFailures++;
     this.#log.info({ event: 'relay.ring_failed', callId: call.callId, agentId: ring.agentId, reason, status }, 'agent phone did not take the call');
-    void this.#publishSafe({ type: 'call.ring-failed', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, reason, status, at: this.#iso() });
+    void this.#publishSafe({ type: 'call.ring-failed', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, reason, status, at: this.#iso(), ...(ring.alertingAt ? { alertingAt: ring.alertingAt } : {}) });
   }
 
   #onRingResponse(call: Live, ring: Ring, rs: SipMessage): void {
@@ -833,10 +842,13 @@ export class CallRelay {
     if (status < 200) {
       if ((status === 180 || status === 183) && !ring.alerting && ring.state === 'calling' && call.ring === ring && call.state === 'ringing') {
         ring.alerting = true;
+        ring.alertingAt = this.#iso();
         ring.remoteTag = rs.headers.to?.params?.tag ?? undefined;
         // a restart from now on must CANCEL this phone (and answer the caller)
         void this.#o.snapshots?.save(this.#snapshot(call));
-        void this.#publishSafe({ type: 'call.ringing', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, status, at: this.#iso() });
+        // when the phone alerted goes to the engine with the ring's outcome (answered, failed,
+        // abandoned); a live event of its own only when asked for (one more job per call)
+        if (this.#o.ringingEvents) void this.#publishSafe({ type: 'call.ringing', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, status, at: ring.alertingAt });
       }
       return;
     }
@@ -893,7 +905,7 @@ export class CallRelay {
     );
     void this.#o.snapshots?.save(this.#snapshot(call));
     this.#log.info({ event: 'relay.answered', callId: call.callId, agentId: ring.agentId }, 'agent answered');
-    void this.#publishSafe({ type: 'call.answered', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, at: this.#iso() });
+    void this.#publishSafe({ type: 'call.answered', callId: call.callId, agentId: ring.agentId, offerAt: ring.offerAt, at: this.#iso(), ...(ring.alertingAt ? { alertingAt: ring.alertingAt } : {}) });
   }
 
   #snapshot(call: Live): Snapshot {

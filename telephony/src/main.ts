@@ -51,6 +51,7 @@ const adapter = await startTelephony({
   lines,
   maxRingMs: num('MAX_RING_MS', 300_000),
   transferTimeoutMs: num('TRANSFER_TIMEOUT_MS', 20_000),
+  ringingEvents: env.TELEPHONY_RINGING_EVENTS === 'true',
   flood: {
     perSecond: num('TELEPHONY_FLOOD_PER_SECOND', 50),
     trustedSources: (env.TELEPHONY_TRUSTED_SOURCES ?? '').split(',').map((s) => s.trim()).filter(Boolean),

@@ -66,7 +66,7 @@ beforeAll(async () => {
       ACD_GROUPS: JSON.stringify({ lines: { enterprise: { group: 'ent' } }, overflow: { ent: { maxWaitSeconds: 1, callbackAfterSeconds: 1 } } }),
     },
   });
-  tel = await startTelephonyOnFreePort(ADAPTER_IP, { realm: REALM, instance: 'telflow', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix, maxRingMs: 60_000 });
+  tel = await startTelephonyOnFreePort(ADAPTER_IP, { realm: REALM, instance: 'telflow', redisUrl: process.env.TEST_REDIS_URL!, queuePrefix: t.prefix, maxRingMs: 60_000, ringingEvents: true }); // call.ringing: the tests see the phone alerting on the record
 }, 60_000);
 
 afterAll(async () => {

@@ -34,7 +34,7 @@ function startTelephonyProcess(): Promise<ChildProcess> {
     cwd: ROOT,
     env: {
       ...process.env, REDIS_URL: process.env.TEST_REDIS_URL!, QUEUE_PREFIX: t.prefix, SIP_ADDRESS: ADAPTER_IP, SIP_PORT: String(sipPort),
-      TELEPHONY_INSTANCE: INSTANCE, SIP_REALM: REALM, TELEPHONY_GATEWAYS: '[]', LOG_LEVEL: 'warn',
+      TELEPHONY_INSTANCE: INSTANCE, SIP_REALM: REALM, TELEPHONY_GATEWAYS: '[]', LOG_LEVEL: 'warn', TELEPHONY_RINGING_EVENTS: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -148,7 +148,8 @@ return 1`;
 // An entry of a JSON array field (rings, holds) found by some of its fields, created if missing;
 // then `patch` fields are set where the entry has none yet (the first result of a ring wins, so a
 // redelivered or late event cannot rewrite it). KEYS as CREATE; ARGV[1..4] as SCHEDULE, ARGV[5]
-// field, ARGV[6] match (JSON object), ARGV[7] the new entry (JSON), ARGV[8] patch (JSON object).
+// field, ARGV[6] match (JSON object), ARGV[7] the new entry (JSON), ARGV[8] patch (JSON object),
+// ARGV[9..] record field/value pairs set in the same step (as UPDATE; one script instead of two).
 // -1 no record, 0 nothing changed, 1 changed.
 const UPSERT_ENTRY = `${SCHEDULE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -172,8 +173,10 @@ end
 for k, v in pairs(patch) do
   if found[k] == nil or found[k] == cjson.null then found[k] = v changed = true end
 end
-if not changed then return 0 end
-redis.call('HSET', KEYS[1], ARGV[5], cjson.encode(arr))
+local fields = #ARGV > 8
+if not changed and not fields then return 0 end
+if changed then redis.call('HSET', KEYS[1], ARGV[5], cjson.encode(arr)) end
+if fields then redis.call('HSET', KEYS[1], unpack(ARGV, 9)) end
 redis.call('HINCRBY', KEYS[1], '~rev', 1)
 redis.call('PERSIST', KEYS[1])
 schedule()
@@ -311,9 +314,16 @@ export class CallStore {
    * fields are set only where still empty, so the first outcome of a ring stays. Atomic in Redis
    * (several engine instances may report on one call). false when there is no such call.
    */
-  async ring(id: string, agentId: string, at: Date, patch: Partial<Pick<RingAttempt, 'alertingAt' | 'result' | 'endedAt'>> = {}): Promise<boolean> {
+  async ring(
+    id: string,
+    agentId: string,
+    at: Date,
+    patch: Partial<Pick<RingAttempt, 'alertingAt' | 'result' | 'endedAt'>> = {},
+    /** record fields set in the same atomic step (e.g. the answer's), as update() would */
+    fields?: Partial<CallDoc>,
+  ): Promise<boolean> {
     const entry: RingAttempt = { agentId, at, alertingAt: null, result: null, endedAt: null };
-    return this.upsertEntry(id, 'rings', { agentId, at: at.toISOString() }, entry, patch);
+    return this.upsertEntry(id, 'rings', { agentId, at: at.toISOString() }, entry, patch, fields);
   }
 
   /** One hold of the record (found by its seq, appended if new); `patch` as for ring(). */
@@ -321,8 +331,8 @@ export class CallStore {
     return this.upsertEntry(id, 'holds', { seq }, { seq, by: entry?.by ?? null, at: entry?.at ?? null, endedAt: null }, patch);
   }
 
-  private async upsertEntry(id: string, field: 'rings' | 'holds', match: Record<string, unknown>, entry: object, patch: object): Promise<boolean> {
-    const args = [...this.schedule(id), field, JSON.stringify(match), JSON.stringify(entry), JSON.stringify(patch)];
+  private async upsertEntry(id: string, field: 'rings' | 'holds', match: Record<string, unknown>, entry: object, patch: object, fields?: Partial<CallDoc>): Promise<boolean> {
+    const args = [...this.schedule(id), field, JSON.stringify(match), JSON.stringify(entry), JSON.stringify(patch), ...(fields ? encode(fields) : [])];
     let r = await this.r.cdrUpsertEntry(this.hash(id), this.dirty, this.open, ...args);
     if (r === -1 && (await this.load(id))) r = await this.r.cdrUpsertEntry(this.hash(id), this.dirty, this.open, ...args);
     return r >= 0;

@@ -119,6 +119,9 @@ export const ACD_CHANGED_MS = 250;
 /** Thrown to make BullMQ retry an event that arrived before the one it depends on. */
 export class OutOfOrderError extends Error {}
 
+/** The alerting time an outcome event carries, as a ring-attempt patch. */
+const alerting = (ev: { alertingAt?: string | undefined }): { alertingAt?: Date } => (ev.alertingAt ? { alertingAt: new Date(ev.alertingAt) } : {});
+
 /** How a failed ring is kept on the call record's ring attempts. */
 export function ringResultOf(reason: RingFailure): RingResult {
   if (reason === 'no-answer') return 'no_answer';
@@ -290,7 +293,7 @@ export class CallEngine {
     const ringingOn = inAcd?.offeredTo ? await this.deps.acd.getAgent(inAcd.offeredTo) : null;
     const ringing = ringingOn?.offer?.callId === ev.callId ? { agentId: ringingOn.agentId, ringingAt: new Date(ringingOn.offer.at) } : {};
     const task = await this.deps.acd.abandon(ev.callId, at.getTime());
-    if (ringing.agentId && ringing.ringingAt) await this.deps.records.ring(ev.callId, ringing.agentId, ringing.ringingAt, { result: 'cancelled', endedAt: at });
+    if (ringing.agentId && ringing.ringingAt) await this.deps.records.ring(ev.callId, ringing.agentId, ringing.ringingAt, { result: 'cancelled', endedAt: at, ...alerting(ev) });
     const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
     await this.deps.records.update(ev.callId, {
       outcome: 'abandoned',
@@ -309,7 +312,7 @@ export class CallEngine {
     const now = this.deps.clock().getTime();
     // the attempt's outcome on the record (an attempt the record never had — a ring refused before
     // it was sent — is added with it)
-    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: ringResultOf(ev.reason), endedAt: new Date(ev.at) });
+    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: ringResultOf(ev.reason), endedAt: new Date(ev.at), ...alerting(ev) });
     if (ev.reason === 'call-gone' || ev.reason === 'call-ended') {
       // Not the agent's fault: the offer is withdrawn, the agent stays available.
       await this.withCall(ev.callId, async () => {
@@ -363,20 +366,21 @@ export class CallEngine {
       // another call that was ringing on this agent went back to the queue: stop that ring
       if (forced.ok && forced.requeued && before.offer?.callId === forced.requeued) await this.stopRing(forced.requeued, ev.agentId, before.offer.at);
     }
-    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: 'answered', endedAt: at });
     // 'abandoned' too: a max-wait sweep may have given up on the call just as a phone answered it
-    if (rec.outcome === 'queued' || rec.outcome === 'abandoned') {
-      const waitedMs = rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null;
-      await this.deps.records.update(ev.callId, {
-        outcome: 'answered',
-        answeredAt: at,
-        answeredBy: ev.agentId,
-        agentId: ev.agentId,
-        ringingAt: new Date(ev.offerAt),
-        waitedMs,
-        ...(rec.outcome === 'abandoned' ? { abandonedAt: null, abandonReason: null, endedAt: null } : {}),
-      });
-    }
+    const answer =
+      rec.outcome === 'queued' || rec.outcome === 'abandoned'
+        ? {
+            outcome: 'answered' as const,
+            answeredAt: at,
+            answeredBy: ev.agentId,
+            agentId: ev.agentId,
+            ringingAt: new Date(ev.offerAt),
+            waitedMs: rec.queuedAt ? Math.max(0, at.getTime() - new Date(rec.queuedAt).getTime()) : null,
+            ...(rec.outcome === 'abandoned' ? { abandonedAt: null, abandonReason: null, endedAt: null } : {}),
+          }
+        : undefined;
+    // the ring attempt's result and the answer in one atomic write
+    await this.deps.records.ring(ev.callId, ev.agentId, new Date(ev.offerAt), { result: 'answered', endedAt: at, ...alerting(ev) }, answer);
     return rec;
   }
 
@@ -568,8 +572,8 @@ export class CallEngine {
       return;
     }
     const cmd = { callId, agentId, sipUser, offerAt, ringTimeoutMs: this.ringTimeoutMs };
-    // every ring attempt is on the record (idempotent: a resent ring finds its attempt)
-    await this.deps.records.ring(callId, agentId, new Date(offerAt));
+    // the attempt reaches the record with its first event (ringing, answered, failed, stopped):
+    // CallStore.ring adds an attempt it does not have yet, so no write is spent here
     await this.deps.commands(instance).add('ring', cmd, { jobId: commandJobId.ring(cmd) });
   }
 

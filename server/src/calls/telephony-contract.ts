@@ -68,6 +68,8 @@ export const callAbandonedSchema = z.object({
   /** SIP status the caller's INVITE got */
   finalStatus: z.number().int(),
   at: isoTime,
+  /** a phone was ringing when the caller left: when it alerted (its 180/183), if it did */
+  alertingAt: isoTime.optional(),
 });
 export type CallAbandoned = z.infer<typeof callAbandonedSchema>;
 
@@ -89,6 +91,8 @@ export const callRingFailedSchema = z.object({
   /** SIP status from the phone, if any */
   status: z.number().int().nullable(),
   at: isoTime,
+  /** when the agent's phone alerted (its 180/183) for this ring, if it did */
+  alertingAt: isoTime.optional(),
 });
 export type CallRingFailed = z.infer<typeof callRingFailedSchema>;
 
@@ -98,6 +102,8 @@ export const callAnsweredSchema = z.object({
   agentId,
   offerAt: z.number().int(),
   at: isoTime,
+  /** when the agent's phone alerted (its 180/183) for this ring, if it did */
+  alertingAt: isoTime.optional(),
 });
 export type CallAnswered = z.infer<typeof callAnsweredSchema>;
 
@@ -127,7 +133,12 @@ export const callTransferResultSchema = z.object({
 });
 export type CallTransferResult = z.infer<typeof callTransferResultSchema>;
 
-/** The agent's phone is alerting (its first 180/183 to our INVITE): the ring attempt reached it. */
+/**
+ * The agent's phone is alerting (its first 180/183 to our INVITE): the ring attempt reached it.
+ * Sent only when telephony is asked for live ringing events (TELEPHONY_RINGING_EVENTS); the
+ * alerting time otherwise comes with the ring's outcome (`alertingAt` on answered, ring-failed,
+ * abandoned).
+ */
 export const callRingingSchema = z.object({
   type: z.literal('call.ringing'),
   callId,

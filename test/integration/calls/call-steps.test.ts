@@ -57,9 +57,10 @@ describe('ring attempts on the call record', () => {
     for (const a of ['agent1', 'agent2']) await t.api.post(`/api/agents/${a}/state`).set(await auth('super1')).send({ state: 'logged_out' });
     expect((await t.api.post('/api/agents/me/state').set(await auth('agent1')).send({ state: 'available' })).status).toBe(200);
     const r1 = await ringFor(callId, 'agent1');
-    // the attempt is on the record as soon as the ring is commanded
-    expect((await cdr(callId)).rings).toEqual([{ agentId: 'agent1', at: new Date(r1.offerAt).toISOString(), alertingAt: null, result: null, endedAt: null }]);
+    // the attempt reaches the record with its first event (no write when the ring is commanded)
+    expect((await cdr(callId)).rings).toEqual([]);
 
+    // a live call.ringing (TELEPHONY_RINGING_EVENTS) adds the attempt with its alerting time
     const alertAt = new Date(r1.offerAt + 40).toISOString();
     await publisher.publish({ type: 'call.ringing', callId, agentId: 'agent1', offerAt: r1.offerAt, status: 180, at: alertAt });
     await until('alerting', async () => (await cdr(callId)).rings[0]?.alertingAt === alertAt);
@@ -71,14 +72,16 @@ describe('ring attempts on the call record', () => {
     expect((await t.api.post('/api/agents/me/state').set(await auth('agent2')).send({ state: 'available' })).status).toBe(200);
     const r2 = await ringFor(callId, 'agent2');
     const answerAt = new Date(r2.offerAt + 900).toISOString();
-    await publisher.publish({ type: 'call.answered', callId, agentId: 'agent2', offerAt: r2.offerAt, at: answerAt });
+    // without live ringing events the alerting time comes with the outcome
+    const alert2At = new Date(r2.offerAt + 30).toISOString();
+    await publisher.publish({ type: 'call.answered', callId, agentId: 'agent2', offerAt: r2.offerAt, at: answerAt, alertingAt: alert2At });
     const rec = await until('answered', async () => {
       const r = await cdr(callId);
       return r.outcome === 'answered' ? r : null;
     });
     expect(rec.rings).toEqual([
       { agentId: 'agent1', at: new Date(r1.offerAt).toISOString(), alertingAt: alertAt, result: 'no_answer', endedAt: failAt },
-      { agentId: 'agent2', at: new Date(r2.offerAt).toISOString(), alertingAt: null, result: 'answered', endedAt: answerAt },
+      { agentId: 'agent2', at: new Date(r2.offerAt).toISOString(), alertingAt: alert2At, result: 'answered', endedAt: answerAt },
     ]);
     expect(rec).toMatchObject({ agentId: 'agent2', answeredBy: 'agent2', ringingAt: new Date(r2.offerAt).toISOString() });
 

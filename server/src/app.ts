@@ -229,6 +229,9 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const acdConfig = parseAcdConfig(env.ACD_GROUPS, DEFAULT_GROUP, env.ACD_MAX_WAIT_SECONDS);
   const sipCredentials = new SipCredentials(dir.User, redis, env.QUEUE_PREFIX, env.SIP_REALM);
   let ioRef: Io | null = null;
+  /** call events to consoles (`call.event`), once the socket server exists */
+  const callNotify = (rooms: string[], event: string, payload: Record<string, unknown>): void =>
+    void ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload });
   const calls = new CallEngine({
     records,
     acd: new AcdStore(redis, `${env.QUEUE_PREFIX}:acd`),
@@ -252,7 +255,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       const docs = await tm.Ticket.find({ 'caller.phone': phone }, { number: 1, state: 1, category: 1, createdAt: 1, content: 1 }).sort({ createdAt: -1 }).limit(10).lean();
       return docs.map((d) => ({ id: String(d._id), number: d.number, state: d.state, category: d.category, createdAt: new Date(d.createdAt).toISOString(), summary: d.content.slice(0, 80) }));
     },
-    notify: (rooms, event, payload) => ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload }),
+    notify: callNotify,
     presence: env.ACD_PRESENCE_CHECK
       ? async (agentId) => {
           const score = await redis.zscore(`${env.QUEUE_PREFIX}:${SIP_REGISTRATIONS_INDEX}`, `sip:${agentId}@${env.SIP_REALM}`);
@@ -351,7 +354,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
     clock,
     ticketVisible: async (id, actor) => void (await tickets.get(id, actor)),
     groupOf: (line) => acdConfig.routeOf(line).group,
-    notify: (rooms, event, payload) => ioRef?.to(rooms).emit('call.event', { type: event, at: new Date().toISOString(), data: payload }),
+    notify: callNotify,
   });
   await callbackDesk.ensureIndexes();
   callbackRoutes(api, callbackDesk);
@@ -439,6 +442,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   let heartbeat: NodeJS.Timeout | null = null;
   let acdTicker: NodeJS.Timeout | null = null;
   let staleSweeper: NodeJS.Timeout | null = null;
+  let callbackWatch: NodeJS.Timeout | null = null;
   let sipSync: NodeJS.Timeout | null = null;
   const sweep = async (): Promise<void> => {
     try {
@@ -491,6 +495,16 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         acdTicker.unref();
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
+        // Redis lost its data while this process runs: the callback list comes back within a minute
+        callbackWatch = setInterval(
+          () =>
+            void callbackDesk
+              .restoreAfterRedisLoss()
+              .then((n) => n > 0 && log.warn({ restored: n }, 'callback tasks rebuilt from the call records (Redis had lost them)'))
+              .catch((err: unknown) => log.warn({ err }, 'callback list check failed')),
+          60_000,
+        );
+        callbackWatch.unref();
         records.start();
         // roll-ups of this definition version never completed (first start, new version): rebuilt in the background
         await kpiRollup?.start();
@@ -510,6 +524,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       if (heartbeat) clearInterval(heartbeat);
       if (acdTicker) clearInterval(acdTicker);
       if (staleSweeper) clearInterval(staleSweeper);
+      if (callbackWatch) clearInterval(callbackWatch);
       if (sipSync) clearInterval(sipSync);
       await new Promise<void>((resolve) => {
         io.close(() => resolve());

@@ -174,8 +174,8 @@ interface Live extends Omit<InboundCall, 'peer'> {
   ringPending?: string;
   /** delayed offer (caller's INVITE without SDP): the phone's 2xx waits for the caller's answer */
   agentAck?: { leg: Leg; seq: number; sent?: SipMessage };
-  /** the current (or last) hold: seq numbers the holds of this call */
-  hold?: { seq: number; active: boolean };
+  /** holds of the call: `seq` numbers them per call; `held` the hold each side has on now (by seq) */
+  hold?: { seq: number; held: Partial<Record<Side, number>> };
 }
 
 class TimeoutError extends Error {}
@@ -455,12 +455,15 @@ export class CallRelay {
     const cancel: SipMessage = { method: 'CANCEL', uri: r.uri, headers: { ...base, via: [{ ...r.via, params: { ...r.via.params } }], to: r.to, cseq: { method: 'CANCEL', seq: r.cseq } } };
     this.#send(cancel, (rs) => {
       if ((rs.status ?? 0) < 200 || !r.remoteTag) return;
-      // the phone answers the INVITE with 487 right after the CANCEL's 200
+      // The phone answers the INVITE with 487 right after the CANCEL's 200. That 487 matches no
+      // transaction of this run (the stack drops it unseen), so the ACK goes out blind: sent
+      // again at 0.1, 0.6, 1.6 and 3.6 s, so one lands after the 487 (which the phone resends at
+      // T1, 2·T1 … until an ACK comes; an ACK before its 487 is ignored, RFC 3261 §17.2.1).
       const ack: SipMessage = {
         method: 'ACK', uri: r.uri,
         headers: { ...base, via: [{ ...r.via, params: { ...r.via.params } }], to: { ...r.to, params: { ...r.to.params, tag: r.remoteTag } }, cseq: { method: 'ACK', seq: r.cseq } },
       };
-      setTimeout(() => this.#send(ack), 100).unref();
+      for (const ms of [100, 600, 1600, 3600]) setTimeout(() => this.#send(ack), ms).unref();
     });
   }
 
@@ -1062,10 +1065,19 @@ export class CallRelay {
 
   /** An accepted re-INVITE from `side` put the call on hold or took it off: tell the engine. */
   #holdChanged(call: Live, side: Side, held: boolean): void {
-    const active = call.hold?.active ?? false;
-    if (held === active) return;
-    const seq = held ? (call.hold?.seq ?? 0) + 1 : (call.hold?.seq ?? 1);
-    call.hold = { seq, active: held };
+    // per side: a session refresh (sendrecv) from one leg does not end the other leg's hold, and
+    // both legs may hold at once (two holds)
+    const h = (call.hold ??= { seq: 0, held: {} });
+    const current = h.held[side];
+    if (held === (current !== undefined)) return;
+    let seq: number;
+    if (held) {
+      seq = ++h.seq;
+      h.held[side] = seq;
+    } else {
+      seq = current!;
+      delete h.held[side];
+    }
     this.#log.info({ event: held ? 'relay.held' : 'relay.resumed', callId: call.callId, by: side, seq }, held ? 'call on hold' : 'call resumed');
     void this.#publishSafe({ type: held ? 'call.held' : 'call.resumed', callId: call.callId, seq, by: side, at: this.#iso() });
   }

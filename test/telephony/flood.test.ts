@@ -89,11 +89,14 @@ describe('floods from one source', { timeout: 30_000 }, () => {
 describe('REGISTER floods from one source', { timeout: 60_000 }, () => {
   it('beyond 20 REGISTERs/s from one source: 503 Retry-After before any digest work, logged once; another source still registers (SIPp); trusted sources never limited', async () => {
     const before = { ...tel.registrar.stats };
+    const t0 = Date.now();
     const flooded = await blast(FLOODER_IP, 200, 'REGISTER');
-    // the first ones of each 1-second window are challenged (401), the rest refused with 503
+    // the first 20 of each 1-second window are challenged (401), the rest refused with 503; the
+    // blast takes about 0.1 s, so it touches two windows at most unless the machine is loaded
+    const windows = Math.ceil((Date.now() - t0) / 1000) + 1;
     expect(flooded.get(401) ?? 0).toBeGreaterThanOrEqual(20);
-    expect(flooded.get(401) ?? 0).toBeLessThanOrEqual(40);
-    expect(flooded.get(503) ?? 0).toBeGreaterThanOrEqual(150);
+    expect(flooded.get(401) ?? 0).toBeLessThanOrEqual(20 * windows);
+    expect(flooded.get(503) ?? 0).toBeGreaterThanOrEqual(200 - 20 * windows);
     expect((flooded.get(401) ?? 0) + (flooded.get(503) ?? 0)).toBe(200); // every request answered
     expect(tel.registrar.stats.floodLimited - before.floodLimited).toBe(flooded.get(503));
     expect(tel.registrar.stats.challenges - before.challenges).toBe(flooded.get(401)); // no digest work for the rest

@@ -78,11 +78,12 @@ describe('defect 6: header parsing is linear (whitespace-padded datagrams under 
     h.disable();
     const p99 = h.percentile(99) / 1e6;
     const max = h.max / 1e6;
-    // the unpatched stack: p99 and max of seconds, elapsed > 10 s
+    // the unpatched stack: p99 and max of seconds (2,024 ms p99 measured), elapsed > 10 s; the
+    // bounds leave room for a loaded CI machine (other test files, garbage collection)
     const seen = JSON.stringify({ p99: Math.round(p99), max: Math.round(max), elapsed: Math.round(elapsed) });
-    expect(p99, seen).toBeLessThan(50);
-    expect(max, seen).toBeLessThan(500);
-    expect(elapsed, seen).toBeLessThan(3_000);
+    expect(p99, seen).toBeLessThan(250);
+    expect(max, seen).toBeLessThan(1_000);
+    expect(elapsed, seen).toBeLessThan(8_000);
     expect(answered).toBe(50); // every padded request was parsed and answered once
 
     // and a real peer is still served

@@ -14,7 +14,8 @@ import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { HOTLINE_ROLES } from '../auth/policies.js';
 import { AppError, notFound } from '../errors.js';
-import type { ApiRouter } from '../http/router.js';
+import { parse, type ApiRouter } from '../http/router.js';
+import { idempotencyHeader } from '../tickets/schema.js';
 import type { Actor } from '../tickets/types.js';
 import { CALLBACK_RESULTS, callbackTask, type CallbackResult, type CallbackTask } from './acd.js';
 import type { CallDoc } from './model.js';
@@ -69,6 +70,7 @@ export class CallbackDesk {
 
   async ensureIndexes(): Promise<void> {
     await this.results.createIndex({ taskId: 1, at: 1 });
+    await this.results.createIndex({ at: 1 });
   }
 
   private async closedError(taskId: string): Promise<AppError | null> {
@@ -77,7 +79,11 @@ export class CallbackDesk {
     return new AppError('CALLBACK_CLOSED', 'this callback task was already closed', { result: closed.result, by: closed.by, at: closed.at.toISOString() });
   }
 
-  async record(taskId: string, actor: Actor, body: z.infer<typeof resultBody>): Promise<{ task: CallbackTask; result: CallbackResult; closed: boolean }> {
+  /**
+   * `key` (the client's Idempotency-Key) makes a retried no_answer count once; a retried close is
+   * a 409 naming the close that won, whoever sent it.
+   */
+  async record(taskId: string, actor: Actor, body: z.infer<typeof resultBody>, key?: string): Promise<{ task: CallbackTask; result: CallbackResult; closed: boolean }> {
     const task = await this.d.acd.callbackTask(taskId);
     if (!task) throw (await this.closedError(taskId)) ?? notFound('callback task');
     if (task.status === 'no_number' && body.result !== 'invalid_number') {
@@ -87,7 +93,7 @@ export class CallbackDesk {
     const at = this.d.clock();
     const closes = body.result !== 'no_answer';
     const doc: CallbackResultDoc = {
-      _id: closes ? `${taskId}:closed` : `${taskId}:a:${randomUUID()}`,
+      _id: closes ? `${taskId}:closed` : `${taskId}:a:${key ?? randomUUID()}`,
       taskId,
       callId: task.callId,
       callerNumber: task.callerNumber,
@@ -101,6 +107,8 @@ export class CallbackDesk {
       await this.results.insertOne(doc);
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;
+      // a retried no_answer (same key): already counted
+      if (!closes) return { task, result: body.result, closed: false };
       await this.d.acd.removeCallback(taskId); // closed before, but the list still had it: repair
       throw (await this.closedError(taskId)) ?? e;
     }
@@ -108,7 +116,11 @@ export class CallbackDesk {
     if (closes) await this.d.acd.removeCallback(taskId);
     else {
       current = await this.d.acd.noteCallbackAttempt(taskId, { at: at.getTime(), by: actor.name, result: body.result, note: body.note });
-      if (!current) throw (await this.closedError(taskId)) ?? notFound('callback task');
+      if (!current) {
+        // closed by someone else between the read and now: this attempt did not happen
+        await this.results.deleteOne({ _id: doc._id });
+        throw (await this.closedError(taskId)) ?? notFound('callback task');
+      }
     }
     this.d.notify(['hotline', 'supervisors'], 'acd.changed', { reasons: ['callback'], changes: 1 });
     return { task: current, result: body.result, closed: closes };
@@ -128,10 +140,17 @@ export class CallbackDesk {
       { callbackTaskId: { $ne: null }, abandonedAt: { $gte: since } },
       { projection: { _id: 1, callbackTaskId: 1, line: 1, fromNumber: 1, priority: 1, queuedAt: 1, offeredAt: 1, abandonedAt: 1, abandonReason: 1 } },
     );
+    // every result of the window in one read (a task's results are never older than its call)
+    const byTask = new Map<string, CallbackResultDoc[]>();
+    for await (const r of this.results.find({ at: { $gte: since } }).sort({ at: 1 })) {
+      const list = byTask.get(r.taskId) ?? [];
+      list.push(r);
+      byTask.set(r.taskId, list);
+    }
     let restored = 0;
     for await (const c of calls) {
       const id = c.callbackTaskId!;
-      const results = await this.history(id);
+      const results = byTask.get(id) ?? [];
       if (results.some((r) => r._id === `${id}:closed`)) continue;
       const attempts = results.filter((r) => r.result === 'no_answer');
       const last = attempts.at(-1);
@@ -170,6 +189,15 @@ export class CallbackDesk {
   }
 }
 
+/** A callback task as the API shows it: times as ISO strings. */
+export const presentTask = (t: CallbackTask) => ({
+  ...t,
+  enqueuedAt: new Date(t.enqueuedAt).toISOString(),
+  leftAt: new Date(t.leftAt).toISOString(),
+  createdAt: new Date(t.createdAt).toISOString(),
+  ...(t.lastAttempt ? { lastAttempt: { ...t.lastAttempt, at: new Date(t.lastAttempt.at).toISOString() } } : {}),
+});
+
 const presentResult = (r: CallbackResultDoc) => ({
   taskId: r.taskId,
   callId: r.callId,
@@ -187,17 +215,15 @@ export function callbackRoutes(api: ApiRouter, desk: CallbackDesk): void {
     method: 'post',
     path: '/callbacks/:id/results',
     tag: 'calls',
-    summary: "Record a call-back's result: no_answer keeps the task open (attempt counted); reached or invalid_number closes it",
+    summary: "Record a call-back's result: no_answer keeps the task open (attempt counted); reached or invalid_number closes it; send Idempotency-Key to make a retried no_answer count once",
     roles: HOTLINE_ROLES,
     params: taskParams,
     body: resultBody,
-    async handler({ actor, params, body }) {
-      const r = await desk.record(params.id, actor, body);
-      return {
-        task: { ...r.task, enqueuedAt: new Date(r.task.enqueuedAt).toISOString(), leftAt: new Date(r.task.leftAt).toISOString(), createdAt: new Date(r.task.createdAt).toISOString() },
-        result: r.result,
-        closed: r.closed,
-      };
+    headers: idempotencyHeader,
+    async handler({ req, actor, params, body }) {
+      const { 'idempotency-key': key } = parse(idempotencyHeader, { 'idempotency-key': req.headers['idempotency-key'] }, 'headers');
+      const r = await desk.record(params.id, actor, body, key);
+      return { task: presentTask(r.task), result: r.result, closed: r.closed };
     },
   });
 

@@ -230,7 +230,8 @@ export function presentCall(c: CallDoc): Record<string, unknown> {
     holds: (c.holds ?? []).map((h) => ({ seq: h.seq, by: h.by, at: iso(h.at), endedAt: iso(h.endedAt) })),
     holdCount: (c.holds ?? []).length,
     /** time on hold in completed holds (ms) */
-    heldMs: (c.holds ?? []).reduce((n, h) => n + (h.endedAt ? Math.max(0, new Date(h.endedAt).getTime() - new Date(h.at).getTime()) : 0), 0),
+    // a hold whose start is not known yet (its resume handled first) counts once both ends are in
+    heldMs: (c.holds ?? []).reduce((n, h) => n + (h.endedAt && h.at ? Math.max(0, new Date(h.endedAt).getTime() - new Date(h.at).getTime()) : 0), 0),
     fromGateway: c.fromGateway ?? null,
     gatewayReference: c.gatewayReference ?? null,
   };

@@ -11,6 +11,7 @@ import { userParams } from '../directory/schema.js';
 import { notFound } from '../errors.js';
 import type { ApiRouter } from '../http/router.js';
 import { AGENT_STATES } from './acd.js';
+import { presentTask } from './callbacks.js';
 import { presentAgent, type CallEngine } from './engine.js';
 import { presentCall, type CallDoc } from './model.js';
 import type { SipCredentials } from './sip-credentials.js';
@@ -173,15 +174,7 @@ export function callRoutes(api: ApiRouter, deps: CallRouteDeps): void {
     summary: 'Callback tasks (未接回拨): abandoned calls and calls that waited too long, oldest first',
     roles: HOTLINE_ROLES,
     async handler() {
-      const tasks = await engine.acd.callbacks();
-      return {
-        items: tasks.map((t) => ({
-          ...t,
-          enqueuedAt: new Date(t.enqueuedAt).toISOString(),
-          leftAt: new Date(t.leftAt).toISOString(),
-          createdAt: new Date(t.createdAt).toISOString(),
-        })),
-      };
+      return { items: (await engine.acd.callbacks()).map(presentTask) };
     },
   });
 

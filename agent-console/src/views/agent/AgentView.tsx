@@ -190,7 +190,7 @@ function Callbacks({ items, reload }: { items: CallbackTask[] | null; reload: ()
           title: t('callbacks.attempts'),
           dataIndex: 'attempts',
           render: (n: number | undefined, task) => {
-            const last = task.lastAttempt as { at: number; by: string } | undefined;
+            const last = task.lastAttempt as { at: string; by: string } | undefined;
             const count = <span data-testid="callback-attempts">{n ?? 0}</span>;
             return last ? <Tooltip title={t('callbacks.lastAttempt', { who: last.by, at: dayjs(last.at).format('MM-DD HH:mm') })}>{count}</Tooltip> : count;
           },

@@ -12,12 +12,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { defaultPolicyTable, MILESTONES, type PolicyTable } from '../../server/src/deadlines/policy.js';
 import { CATEGORIES, URGENCIES } from '../../server/src/tickets/vocabulary.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
+import { intake } from '../helpers/app.js';
+import { hasBrowser, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
+import { browserSuite } from './suite.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** The WCAG 2.0 and 2.1 success criteria of levels A and AA (color-contrast is wcag2aa). */
@@ -141,22 +142,9 @@ function focusOf(page: Page): Promise<Focus> {
 }
 
 describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
-  const as = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
+  const suite = browserSuite();
+  const as = suite.as;
 
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp();
-    base = `http://127.0.0.1:${t.port}`;
-    browser = await launch();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
 
   /** Waits until antd's enter animations are over, so colours are measured as they rest. */
   async function settled(page: Page): Promise<void> {
@@ -167,9 +155,9 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
   }
 
   async function dispatched(content: string, over: Record<string, unknown> = {}): Promise<{ id: string; number: string }> {
-    const c = await t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null }, ...over }));
+    const c = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null }, ...over }));
     expect(c.status).toBe(201);
-    const d = await t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' });
+    const d = await suite.t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' });
     expect(d.status).toBe(200);
     return { id: c.body.id, number: c.body.number };
   }
@@ -179,13 +167,13 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
     const table: PolicyTable = defaultPolicyTable();
     table.rules = { ...table.rules, warnRatio };
     for (const c of CATEGORIES) for (const u of URGENCIES) for (const m of MILESTONES) if (m === 'sign') table.deadlines[c][u][m] = { value: hours, unit: 'hours' };
-    const r = await t.api.post('/api/sla-policies').set(await as('admin')).send({ table, note: `a11y test: sign in ${hours} h` });
+    const r = await suite.t.api.post('/api/sla-policies').set(await as('admin')).send({ table, note: `a11y test: sign in ${hours} h` });
     expect(r.status).toBe(201);
   }
 
   it('the login page has no WCAG A/AA violations', async () => {
-    const page = await newPage(browser);
-    await page.goto(`${base}/`);
+    const page = await newPage(suite.browser);
+    await page.goto(`${suite.base}/`);
     await page.locator('#login-username').waitFor();
     await settled(page);
     expect(report(await axe(page), 'login page')).toEqual([]);
@@ -193,8 +181,8 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
   });
 
   it('the agent view has no WCAG A/AA violations', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await page.getByTestId('agent-state').waitFor();
     await page.getByText('知识库').first().waitFor();
     await settled(page);
@@ -206,7 +194,7 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
     // on time, signed, with an extension asked, urged and supervised: every tag a row can carry
     const onTime = await dispatched('路灯不亮，夜间出行不便。');
     const post = async (user: string, action: string, body: Record<string, unknown>) =>
-      expect((await t.api.post(`/api/tickets/${onTime.id}/${action}`).set(await as(user)).send(body)).status).toBe(200);
+      expect((await suite.t.api.post(`/api/tickets/${onTime.id}/${action}`).set(await as(user)).send(body)).status).toBe(200);
     await post('urban1', 'sign', {});
     await post('urban1', 'request-extension', { days: 2, reason: '需协调供电部门' });
     await post('super1', 'urge', { message: '请尽快处理并反馈。' });
@@ -215,14 +203,14 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
     const overdue = await dispatched('井盖缺失，存在安全隐患。');
     await publishSign(10, 0.0001); // warned about 4 s after dispatch, due in 10 h
     const warning = await dispatched('人行道破损，雨天积水。');
-    const restore = await t.api.post('/api/sla-policies').set(await as('admin')).send({ table: defaultPolicyTable(), note: 'a11y test: defaults again' });
+    const restore = await suite.t.api.post('/api/sla-policies').set(await as('admin')).send({ table: defaultPolicyTable(), note: 'a11y test: defaults again' });
     expect(restore.status).toBe(201);
     // the page opens once the warning instant has passed (its tags are coloured as they load)
-    const warnAt = Date.parse((await t.api.get(`/api/tickets/${warning.id}`).set(await as('urban1'))).body.deadlines.sign.warnAt);
+    const warnAt = Date.parse((await suite.t.api.get(`/api/tickets/${warning.id}`).set(await as('urban1'))).body.deadlines.sign.warnAt);
     await new Promise((r) => setTimeout(r, Math.max(0, warnAt - Date.now() + 300)));
 
-    const page = await newPage(browser);
-    await login(page, base, 'urban1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'urban1');
     const inbox = page.getByTestId('department-inbox');
     const tag = (n: string) => inbox.locator('tr', { hasText: n }).locator('[data-deadline]');
     await visible(tag(overdue.number));
@@ -244,8 +232,8 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
   });
 
   it('the wallboard has no WCAG A/AA violations', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'super1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'super1');
     await page.getByTestId('wallboard').waitFor();
     await page.locator('canvas').first().waitFor();
     await settled(page);
@@ -254,8 +242,8 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
   });
 
   it('the public complaint page has no violations, in normal and in large text', async () => {
-    const page = await newPage(browser);
-    await page.goto(`${base}/#/complaint`);
+    const page = await newPage(suite.browser);
+    await page.goto(`${suite.base}/#/complaint`);
     await page.getByTestId('large-text').waitFor();
     await settled(page);
     expect(report(await axe(page), 'complaint page')).toEqual([]);
@@ -268,8 +256,8 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
 
   it('keyboard only: from the department inbox, open a ticket and sign it; the focus ring is visible at every step', async () => {
     const tk = await dispatched('公交站台顶棚破损漏雨。');
-    const page = await newPage(browser);
-    await login(page, base, 'urban1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'urban1');
     const inbox = page.getByTestId('department-inbox');
     await visible(inbox.getByRole('button', { name: `办理工单 ${tk.number}` }));
     await settled(page);
@@ -314,7 +302,7 @@ describe.skipIf(!hasBrowser)('accessibility (axe-core WCAG 2 A/AA, keyboard)', (
     path.push(`(after signing) → ${next.what} (ring on ${next.ringOn}: ${next.outline}, ${next.contrast}:1)`);
     expect(next.ringOn, path.join('\n')).not.toBeNull();
     expect(next.contrast).toBeGreaterThanOrEqual(3);
-    const after = await t.api.get(`/api/tickets/${tk.id}`).set(await as('urban1'));
+    const after = await suite.t.api.get(`/api/tickets/${tk.id}`).set(await as('urban1'));
     expect(after.body).toMatchObject({ state: 'handling' });
     expect(after.body.timeline.at(-1)).toMatchObject({ action: 'sign', note: '已签收，安排人员现场核实。' });
     console.info(`[a11y] keyboard path:\n${path.join('\n')}`);

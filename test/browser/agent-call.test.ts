@@ -7,62 +7,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_EVENTS_QUEUE, commandsQueueName, type RingCommand, type TransferCommand } from '../../server/src/calls/telephony-contract.js';
-import { createBullmqPublisher, type CallEventPublisher } from '../../telephony/src/call-events.js';
-import { serviceUrls, startTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import type { RingCommand, TransferCommand } from '../../server/src/calls/telephony-contract.js';
 import { until } from '../helpers/until.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { hasBrowser, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { browserSuite, callPlayer } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
 describe.skipIf(!hasBrowser)('agent console: a call from pop to 110', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
-  let redis: Redis;
-  let publisher: CallEventPublisher;
-  let commands: Queue;
-  let events: Queue;
-
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp();
-    base = `http://127.0.0.1:${t.port}`;
-    redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
-    await redis.ping();
-    publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-    commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
-    events = new Queue(CALL_EVENTS_QUEUE, { connection: redis, prefix: t.prefix });
-    browser = await launch();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.close();
-    await commands?.close();
-    await events?.close();
-    await t?.close();
-    redis?.disconnect();
-  });
-
-  const jobs = async <T>(name: string): Promise<Job<T>[]> =>
-    ((await commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Job<T>[]).filter((j) => j.name === name);
+  const suite = browserSuite();
+  const player = callPlayer(suite);
+  const jobs = player.jobs;
 
   it('pop, pre-filled intake, dispatch with the call linked, 转110 with its outcome', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await page.locator('label.ant-radio-button-wrapper', { hasText: '示闲' }).click();
     await textOf(page.getByTestId('agent-state')).toBe('示闲');
 
     // a citizen calls 12345; the ACD rings agent1's phone; the phone answers
     const callId = `${randomUUID()}@127.0.0.1`;
-    await publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber: '13912345678', displayName: '', toNumber: '12345', sdp: SDP, receivedAt: new Date().toISOString() });
+    await player.publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber: '13912345678', displayName: '', toNumber: '12345', sdp: SDP, receivedAt: new Date().toISOString() });
     const ring = await until('ring command', async () => (await jobs<RingCommand>('ring')).find((j) => j.data.callId === callId) ?? null);
-    await publisher.publish({ type: 'call.answered', callId, agentId: 'agent1', offerAt: ring.data.offerAt, at: new Date().toISOString() });
+    await player.publisher.publish({ type: 'call.answered', callId, agentId: 'agent1', offerAt: ring.data.offerAt, at: new Date().toISOString() });
 
     // the card pops without a reload, and the form takes the caller's number
     await textOf(page.getByTestId('caller-number')).toBe('13912345678');
@@ -82,13 +50,13 @@ describe.skipIf(!hasBrowser)('agent console: a call from pop to 110', () => {
     await visible(page.getByText(/已派单/));
 
     // the ticket carries the call; the call record lists the ticket
-    const agentToken = await t.token('agent1');
-    const list = await t.api.get('/api/tickets').query({ phone: '13912345678' }).set('authorization', `Bearer ${agentToken}`);
+    const agentToken = await suite.t.token('agent1');
+    const list = await suite.t.api.get('/api/tickets').query({ phone: '13912345678' }).set('authorization', `Bearer ${agentToken}`);
     expect(list.body.items).toHaveLength(1);
     const ticket = list.body.items[0] as { id: string; leadDepartmentId: string; state: string };
     expect(ticket).toMatchObject({ leadDepartmentId: 'wenfeng-urban', state: 'dispatched' });
     const calls = await until('linked call', async () => {
-      const r = await t.api.get(`/api/tickets/${ticket.id}/calls`).set('authorization', `Bearer ${agentToken}`);
+      const r = await suite.t.api.get(`/api/tickets/${ticket.id}/calls`).set('authorization', `Bearer ${agentToken}`);
       return r.body.items?.length ? r.body.items : null;
     });
     expect(calls[0]).toMatchObject({ id: callId });
@@ -101,7 +69,7 @@ describe.skipIf(!hasBrowser)('agent console: a call from pop to 110', () => {
     const transfer = await until('transfer command', async () => (await jobs<TransferCommand>('transfer')).find((j) => j.data.callId === callId) ?? null);
     expect(transfer.data).toMatchObject({ target: '110', by: 'agent1' });
     await textOf(page.getByTestId('transfer-outcome')).toContain('转接中');
-    await publisher.publish({ type: 'call.transfer-result', callId, requestId: transfer.data.requestId, target: '110', outcome: 'connected', reason: null, at: new Date().toISOString() });
+    await player.publisher.publish({ type: 'call.transfer-result', callId, requestId: transfer.data.requestId, target: '110', outcome: 'connected', reason: null, at: new Date().toISOString() });
     await textOf(page.getByTestId('transfer-outcome')).toContain('已接通');
     await page.screenshot({ path: resolve(SHOTS, 'agent-transfer-110.png'), fullPage: true });
     await page.context().close();

@@ -16,58 +16,34 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandsQueueName, type RingCommand } from '../../server/src/calls/telephony-contract.js';
-import { createBullmqPublisher, type CallEventPublisher } from '../../telephony/src/call-events.js';
-import { DEMO, intake, serviceUrls, startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
+import type { Job } from 'bullmq';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { RingCommand } from '../../server/src/calls/telephony-contract.js';
+import { DEMO, intake, ticketToVisiting } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, SHOTS, textOf, visible } from './browser.js';
+import { hasBrowser, login, newPage, SHOTS, textOf, visible } from './browser.js';
+import { browserSuite, callPlayer } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const ELDERLY = '13800138000';
 
 describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
-  let redis: Redis;
-  let publisher: CallEventPublisher;
-  let commands: Queue;
+  const suite = browserSuite({ env: { ELDERLY_NUMBERS: `${ELDERLY},13900000001` } });
+  const player = callPlayer(suite);
 
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp({ env: { ELDERLY_NUMBERS: `${ELDERLY},13900000001` } });
-    base = `http://127.0.0.1:${t.port}`;
-    redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
-    await redis.ping();
-    publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-    commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
-    browser = await launch();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.close();
-    await commands?.close();
-    await t?.close();
-    redis?.disconnect();
-  });
-
-  const as = async (user: string) => ({ authorization: `Bearer ${await t.token(user)}` });
+  const as = suite.as;
   const now = () => new Date().toISOString();
 
   const ringFor = async (callId: string): Promise<Job<RingCommand>> =>
     until('ring command', async () => {
-      const jobs = (await commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Job<RingCommand>[];
+      const jobs = (await player.commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Job<RingCommand>[];
       return jobs.find((j) => j.name === 'ring' && j.data.callId === callId) ?? null;
     });
 
   const offer = async (fromNumber: string): Promise<string> => {
     const callId = `${randomUUID()}@127.0.0.1`;
-    await publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber, displayName: '', toNumber: '12345', sdp: SDP, receivedAt: now() });
+    await player.publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber, displayName: '', toNumber: '12345', sdp: SDP, receivedAt: now() });
     return callId;
   };
 
@@ -76,15 +52,15 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     const callId = await offer(fromNumber);
     const ring = await ringFor(callId);
     expect(ring.data.agentId).toBe('agent1');
-    await publisher.publish({ type: 'call.answered', callId, agentId: ring.data.agentId, offerAt: ring.data.offerAt, at: now() });
+    await player.publisher.publish({ type: 'call.answered', callId, agentId: ring.data.agentId, offerAt: ring.data.offerAt, at: now() });
     return callId;
   };
 
-  const hangUp = (callId: string) => publisher.publish({ type: 'call.ended', callId, by: 'caller', reason: 'bye', at: now() });
+  const hangUp = (callId: string) => player.publisher.publish({ type: 'call.ended', callId, by: 'caller', reason: 'bye', at: now() });
 
-  /** agent1's ACD state, set through the API (the browser test of presence is agent-call.test.ts). */
+  /** agent1's ACD state, set through the API (the suite.browser test of presence is agent-call.test.ts). */
   const agentState = async (state: 'available' | 'logged_out' | 'break' | 'wrap_up') => {
-    const r = await t.api.post('/api/agents/me/state').set(await as('agent1')).send({ state });
+    const r = await suite.t.api.post('/api/agents/me/state').set(await as('agent1')).send({ state });
     expect(r.status).toBe(200);
   };
 
@@ -94,8 +70,8 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
 
   it('未接回拨: a call abandoned while no agent is free appears in the callback list live', async () => {
     // nobody is available: every demo agent starts logged out
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await textOf(page.getByTestId('agent-state')).not.toBe('示闲');
     await page.getByRole('tab', { name: /未接回拨/ }).click();
     const list = page.getByTestId('callback-list');
@@ -105,10 +81,10 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     // a citizen calls, waits in the queue, and hangs up
     const callId = await offer('13700007777');
     await until('call queued', async () => {
-      const r = await t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
+      const r = await suite.t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
       return r.status === 200 && r.body.outcome === 'queued' ? r.body : null;
     });
-    await publisher.publish({ type: 'call.abandoned', callId, line: 'main', reason: 'caller-cancel', finalStatus: 487, at: now() });
+    await player.publisher.publish({ type: 'call.abandoned', callId, line: 'main', reason: 'caller-cancel', finalStatus: 487, at: now() });
 
     // the row arrives without a reload, with the reason; the tab counts it
     const row = list.locator('tr.ant-table-row', { hasText: '13700007777' });
@@ -118,15 +94,15 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     expect(await sameDocument(page)).toBe(true);
 
     // the server holds the task and the call record points at it
-    const tasks = (await t.api.get('/api/callbacks').set(await as('agent1'))).body.items as { id: string; callId: string; reason: string; callerNumber: string }[];
+    const tasks = (await suite.t.api.get('/api/callbacks').set(await as('agent1'))).body.items as { id: string; callId: string; reason: string; callerNumber: string }[];
     expect(tasks).toEqual([expect.objectContaining({ callId, reason: 'abandoned', callerNumber: '13700007777' })]);
-    const rec = await t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
+    const rec = await suite.t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
     expect(rec.body).toMatchObject({ outcome: 'abandoned', callbackTaskId: tasks[0]!.id });
     await page.screenshot({ path: resolve(SHOTS, 'agent-view-callbacks.png'), fullPage: true });
 
     // agent1 calls back: nobody answers; the task stays with one attempt. agent2 sees it live.
-    const other = await newPage(browser);
-    await login(other, base, 'agent2');
+    const other = await newPage(suite.browser);
+    await login(other, suite.base, 'agent2');
     await other.getByRole('tab', { name: /未接回拨/ }).click();
     const otherRow = other.getByTestId('callback-list').locator('tr.ant-table-row', { hasText: '13700007777' });
     await visible(otherRow);
@@ -140,19 +116,19 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     await other.getByTestId('callback-list').locator('tr.ant-table-row', { hasText: '13700007777' }).waitFor({ state: 'detached', timeout: 15_000 });
     await textOf(page.getByTestId('callback-count')).toBe(''); // antd shows no badge at 0
     expect(await sameDocument(page)).toBe(true);
-    const history = await t.api.get(`/api/callbacks/${encodeURIComponent(tasks[0]!.id)}/results`).set(await as('agent1'));
+    const history = await suite.t.api.get(`/api/callbacks/${encodeURIComponent(tasks[0]!.id)}/results`).set(await as('agent1'));
     expect(history.body.items.map((r: { result: string; by: { id: string } }) => [r.result, r.by.id])).toEqual([
       ['no_answer', 'agent1'],
       ['reached', 'agent1'],
     ]);
-    expect((await t.api.get('/api/callbacks').set(await as('agent1'))).body.items).toEqual([]);
+    expect((await suite.t.api.get('/api/callbacks').set(await as('agent1'))).body.items).toEqual([]);
     await other.context().close();
     await page.context().close();
   }, 120_000);
 
   it('老年人优先: a call from a number on the elderly list pops with the elderly tag; others do not', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await agentState('available');
     await textOf(page.getByTestId('agent-state')).toBe('示闲');
 
@@ -161,7 +137,7 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     await textOf(page.getByTestId('caller-elderly')).toBe('老年人');
     // the intake form takes the flag over
     expect(await page.getByRole('checkbox', { name: '老年人' }).isChecked()).toBe(true);
-    const rec = await t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
+    const rec = await suite.t.api.get(`/api/calls/${encodeURIComponent(callId)}`).set(await as('agent1'));
     expect(rec.body.priority).toBe(10); // PRIORITY.elderly: ahead of everyone in the queue
     await page.getByTestId('call-card').screenshot({ path: resolve(SHOTS, 'agent-view-elderly.png') });
     await hangUp(callId);
@@ -179,8 +155,8 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
   });
 
   it('the agent overrides the suggested department; the ticket goes to the one chosen', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await page.locator('#phone').fill('13622223333');
     await page.locator('label.ant-radio-button-wrapper', { hasText: '投诉' }).click();
     await page.locator('#callerName').fill('周先生');
@@ -218,28 +194,28 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     await visible(page.getByText(/已派单/));
 
     // the server: the ticket's lead department is the one chosen, not the suggestion
-    const list = await t.api.get('/api/tickets').query({ phone: '13622223333' }).set(await as('agent1'));
+    const list = await suite.t.api.get('/api/tickets').query({ phone: '13622223333' }).set(await as('agent1'));
     expect(list.body.items).toHaveLength(1);
     const ticket = list.body.items[0] as { id: string; leadDepartmentId: string; state: string };
     expect(ticket).toMatchObject({ leadDepartmentId: 'city-housing', state: 'dispatched' });
     expect(ticket.leadDepartmentId).not.toBe(suggested);
     // and the suggestion for the same matter is still the district bureau
-    const again = await t.api.get('/api/routing/suggest').query({ category: 'complaint', districtId: 'wenfeng' }).set(await as('agent1'));
+    const again = await suite.t.api.get('/api/routing/suggest').query({ category: 'complaint', districtId: 'wenfeng' }).set(await as('agent1'));
     expect(again.body.suggestion.departmentId).toBe(suggested);
     await page.context().close();
   });
 
   it('ticket search by number, by phone and by text; a query matching nothing lists none', async () => {
     const create = async (over: Record<string, unknown>) => {
-      const r = await t.api.post('/api/tickets').set(await as('agent1')).send(intake(over));
+      const r = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake(over));
       expect(r.status).toBe(201);
       return { id: r.body.id as string, number: r.body.number as string };
     };
     const a = await create({ caller: { name: '钱女士', phone: '13544446666', anonymous: false }, content: '梧桐路口信号灯故障，早高峰车辆拥堵严重。' });
     const b = await create({ caller: { name: '孙先生', phone: '13577778888', anonymous: false }, address: '北关区红旗路5号', content: '小区供暖温度不达标，室内只有十五度。' });
 
-    const page = await newPage(browser);
-    await login(page, base, 'agent1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent1');
     await page.getByRole('tab', { name: '工单查询' }).click();
     const form = page.getByRole('form', { name: '工单查询' });
     const results = page.getByTestId('search-results');
@@ -277,33 +253,33 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     await agentState('available');
     const callId = await answeredCall(PHONE);
     await hangUp(callId);
-    const master = await ticketToVisiting(t, {
+    const master = await ticketToVisiting(suite.t, {
       intake: { callId, caller: { name: '孙女士', phone: PHONE, anonymous: false }, content: `道路井盖破损，夜间行人易绊倒，来电人电话${PHONE}。` },
       reply: '已更换井盖并设置警示标志。',
     });
     // the citizen rates by the phone keypad: 2 满意
-    const rated = await t.api.post(`/api/tickets/${master.id}/keypad-rating`).set(await as('agent1')).send({ digit: 2 });
+    const rated = await suite.t.api.post(`/api/tickets/${master.id}/keypad-rating`).set(await as('agent1')).send({ digit: 2 });
     expect(rated.status).toBe(200);
     // a second call about the same matter is merged into it as a duplicate
-    const dup = await t.api
+    const dup = await suite.t.api
       .post('/api/tickets')
       .set(await as('agent1'))
       .send(intake({ caller: { name: '李先生', phone: '13911113333', anonymous: false }, content: '道路井盖破损，晚上有人摔倒。' }));
     expect(dup.status).toBe(201);
-    const merged = await t.api.post(`/api/tickets/${dup.body.id}/merge`).set(await as('agent1')).send({ masterId: master.id });
+    const merged = await suite.t.api.post(`/api/tickets/${dup.body.id}/merge`).set(await as('agent1')).send({ masterId: master.id });
     expect(merged.status).toBe(200);
     // the call record is linked to the ticket by the ticket-events worker
     await until('call linked', async () => {
-      const r = await t.api.get(`/api/tickets/${master.id}/calls`).set(await as('super1'));
+      const r = await suite.t.api.get(`/api/tickets/${master.id}/calls`).set(await as('super1'));
       return r.body.items?.[0]?.outcome === 'ended' ? r.body.items : null;
     });
-    const deadlines = (await t.api.get(`/api/tickets/${master.id}/deadlines`).set(await as('super1'))).body as { milestones: { milestone: string }[] };
+    const deadlines = (await suite.t.api.get(`/api/tickets/${master.id}/deadlines`).set(await as('super1'))).body as { milestones: { milestone: string }[] };
     expect(deadlines.milestones.length).toBeGreaterThan(0);
 
     // the supervisor's view
-    const page = await newPage(browser);
-    await login(page, base, 'super1');
-    await page.goto(`${base}/#/tickets/${master.id}`);
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'super1');
+    await page.goto(`${suite.base}/#/tickets/${master.id}`);
     await textOf(page.getByTestId('ticket-number')).toBe(master.number);
     await textOf(page.getByTestId('caller-phone')).toBe(PHONE);
 
@@ -353,9 +329,9 @@ describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
     await page.context().close();
 
     // the department's view: the phone masked, the full number nowhere on the page
-    const dept = await newPage(browser);
-    await login(dept, base, 'urban1');
-    await dept.goto(`${base}/#/tickets/${master.id}`);
+    const dept = await newPage(suite.browser);
+    await login(dept, suite.base, 'urban1');
+    await dept.goto(`${suite.base}/#/tickets/${master.id}`);
     await textOf(dept.getByTestId('ticket-number')).toBe(master.number);
     await textOf(dept.getByTestId('caller-phone')).toBe('138****5678');
     await visible(dept.getByTestId('timeline').locator('[data-testid="timeline-entry"][data-action="reply"]'));

@@ -7,11 +7,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
-import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login as loginAs, newPage as openPage, ROOT, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { intake, kpiRollupsCaughtUp } from '../helpers/app.js';
+import { hasBrowser, login as loginAs, newPage as openPage, ROOT, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { browserSuite } from './suite.js';
 
 /** Navigation timing of the page (no DOM types in the root tsconfig). */
 interface NavTiming {
@@ -20,37 +21,24 @@ interface NavTiming {
 }
 
 describe.skipIf(!hasBrowser)('agent console in chromium', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
+  const suite = browserSuite();
 
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp();
-    base = `http://127.0.0.1:${t.port}`;
-    browser = await launch();
-  }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  const login = (page: Page, username: string) => loginAs(page, base, username);
-  const newPage = () => openPage(browser);
+  const login = (page: Page, username: string) => loginAs(page, suite.base, username);
+  const newPage = () => openPage(suite.browser);
 
   /** How many tickets urban1's inbox should list (what the API says). */
   async function inboxTotal(): Promise<number> {
-    const r = await t.api.get('/api/tickets').query({ state: 'dispatched,handling,replied', pageSize: 1 }).set('authorization', `Bearer ${await t.token('urban1')}`);
+    const r = await suite.t.api.get('/api/tickets').query({ state: 'dispatched,handling,replied', pageSize: 1 }).set('authorization', `Bearer ${await suite.t.token('urban1')}`);
     expect(r.status).toBe(200);
     return r.body.total as number;
   }
 
   async function dispatchTicket(content: string): Promise<{ id: string; number: string }> {
-    const agent = await t.token('agent1');
-    const created = await t.api.post('/api/tickets').set('authorization', `Bearer ${agent}`).send(intake({ content, area: { districtId: null, streetId: null } }));
+    const agent = await suite.t.token('agent1');
+    const created = await suite.t.api.post('/api/tickets').set('authorization', `Bearer ${agent}`).send(intake({ content, area: { districtId: null, streetId: null } }));
     expect(created.status).toBe(201);
-    const d = await t.api
+    const d = await suite.t.api
       .post(`/api/tickets/${created.body.id}/dispatch`)
       .set('authorization', `Bearer ${agent}`)
       .send({ leadDepartmentId: 'city-urban' });
@@ -58,10 +46,10 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     return { id: created.body.id, number: created.body.number };
   }
 
-  it('agent: login, workbench with presence, intake form, knowledge base; first load measured', async () => {
+  it('agent: login, workbench with presence, intake form, knowledge suite.base; first load measured', async () => {
     const page = await newPage();
     const t0 = Date.now();
-    await page.goto(`${base}/#/agent`);
+    await page.goto(`${suite.base}/#/agent`);
     await page.locator('#login-username').waitFor();
     const loginShown = Date.now() - t0;
     const nav = await page.evaluate(() => {
@@ -83,17 +71,17 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     await page.screenshot({ path: resolve(SHOTS, 'agent.png'), fullPage: true });
 
     // First load of the agent view as an agent opens the console: the session cookie is there,
-    // the HTTP cache is cold (a new browser context), the production build from the test server.
+    // the HTTP cache is cold (a new suite.browser context), the production build from the test server.
     // Three times, each in a fresh context, and the best counts: test files run in parallel on
     // this 2-core machine, so one run can be slowed by another file's work.
     const state = await page.context().storageState();
     const coldRuns: { ms: number; domContentLoaded: number; load: number }[] = [];
     let warmMs = 0;
     for (let i = 0; i < 3; i++) {
-      const cold = await browser.newContext({ viewport: { width: 1600, height: 1000 }, storageState: state });
+      const cold = await suite.browser.newContext({ viewport: { width: 1600, height: 1000 }, storageState: state });
       const p2 = await cold.newPage();
       const c0 = Date.now();
-      await p2.goto(`${base}/#/agent`);
+      await p2.goto(`${suite.base}/#/agent`);
       await textOf(p2.getByTestId('agent-state')).toBe('示闲');
       const ms = Date.now() - c0;
       const nt = await p2.evaluate(() => {
@@ -129,7 +117,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     await textOf(page.getByTestId('rt-status')).toContain('实时');
     // a second tab of the same user (same cookie, its own socket)
     const tab2 = await page.context().newPage();
-    await tab2.goto(`${base}/#/department`);
+    await tab2.goto(`${suite.base}/#/department`);
     const inbox2 = tab2.getByTestId('department-inbox');
     await inbox2.waitFor();
     const before = await inboxTotal();
@@ -163,7 +151,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     const before = await inboxTotal();
     await expect.poll(() => inbox.locator('tbody tr.ant-table-row').count(), { timeout: 10_000 }).toBe(before); // loaded
     await page.context().setOffline(true);
-    t.app.io.disconnectSockets(true); // the connection is gone; reconnecting fails while offline
+    suite.t.app.io.disconnectSockets(true); // the connection is gone; reconnecting fails while offline
     await textOf(page.getByTestId('rt-status')).toBe('离线');
     const missed = await dispatchTicket('公园健身器材损坏，老人锻炼存在安全隐患。');
     await page.waitForTimeout(1500); // the event is published while this console cannot hear it
@@ -180,9 +168,9 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
   it('supervisor: wallboard with queue, KPIs and charts', async () => {
     // today's ticket KPIs come from the daily roll-ups, a moment behind the tickets: once they
     // have caught up with the scan (the earlier tests' tickets), the wallboard opened now shows
-    // what the API counts. What changes while it is open is test/browser/wallboard.test.ts.
-    const sup = `Bearer ${await t.token('super1')}`;
-    const { rollup } = await kpiRollupsCaughtUp<{ total: Record<string, { numerator: number; denominator: number; rate: number | null }> }>(t, sup);
+    // what the API counts. What changes while it is open is test/suite.browser/wallboard.test.ts.
+    const sup = `Bearer ${await suite.t.token('super1')}`;
+    const { rollup } = await kpiRollupsCaughtUp<{ total: Record<string, { numerator: number; denominator: number; rate: number | null }> }>(suite.t, sup);
     expect(rollup.source).toBe('rollup');
     expect(rollup.total.timelyDispatch!.denominator).toBeGreaterThan(0);
     const page = await newPage();
@@ -207,7 +195,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     const tk = await dispatchTicket('下水道井盖缺失，存在安全隐患。');
     const page = await newPage();
     await login(page, 'super1');
-    await page.goto(`${base}/#/tickets/${tk.id}`);
+    await page.goto(`${suite.base}/#/tickets/${tk.id}`);
     await textOf(page.getByTestId('ticket-number')).toBe(tk.number);
     await visible(page.getByText('各环节时限'));
     await page.getByRole('button', { name: /切换语言/ }).click();
@@ -223,7 +211,7 @@ describe.skipIf(!hasBrowser)('agent console in chromium', () => {
     await page.reload();
     await page.getByTestId('agent-state').waitFor();
     const other = await page.context().newPage();
-    await other.goto(`${base}/#/agent`);
+    await other.goto(`${suite.base}/#/agent`);
     await other.getByTestId('agent-state').waitFor();
     await textOf(other.getByTestId('rt-status')).toBe('实时'); // its socket is in the session's room
     await page.getByRole('button', { name: '退出登录' }).click();

@@ -6,11 +6,12 @@
  * time, as the API's remaining working time does. Screenshots: department-*.png.
  */
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { formatRemaining } from '../../agent-console/src/lib/deadline.js';
-import { intake, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
+import { intake } from '../helpers/app.js';
+import { hasBrowser, login, newPage, settledDialog, SHOTS, visible } from './browser.js';
+import { browserSuite } from './suite.js';
 
 interface TimelineEntry {
   action: string;
@@ -19,39 +20,26 @@ interface TimelineEntry {
 }
 
 describe.skipIf(!hasBrowser)('department actions in chromium', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
-  const as = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
+  const suite = browserSuite();
+  const as = suite.as;
 
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp();
-    base = `http://127.0.0.1:${t.port}`;
-    browser = await launch();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
 
   /** A ticket dispatched to city-urban (and co-handlers), optionally signed by urban1. */
   async function dispatched(content: string, opts: { co?: string[]; sign?: boolean } = {}): Promise<{ id: string; number: string }> {
-    const c = await t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null } }));
+    const c = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null } }));
     expect(c.status).toBe(201);
-    const d = await t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban', coDepartmentIds: opts.co ?? [] });
+    const d = await suite.t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban', coDepartmentIds: opts.co ?? [] });
     expect(d.status).toBe(200);
-    if (opts.sign) expect((await t.api.post(`/api/tickets/${c.body.id}/sign`).set(await as('urban1')).send({})).status).toBe(200);
+    if (opts.sign) expect((await suite.t.api.post(`/api/tickets/${c.body.id}/sign`).set(await as('urban1')).send({})).status).toBe(200);
     return { id: c.body.id, number: c.body.number };
   }
 
-  const ticket = async (id: string, user = 'urban1') => (await t.api.get(`/api/tickets/${id}`).set(await as(user))).body;
+  const ticket = async (id: string, user = 'urban1') => (await suite.t.api.get(`/api/tickets/${id}`).set(await as(user))).body;
 
   /** urban1's inbox with the drawer of one ticket open. */
   async function openDrawer(number: string, user = 'urban1'): Promise<Page> {
-    const page = await newPage(browser);
-    await login(page, base, user);
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, user);
     await page.getByTestId('department-inbox').getByRole('button', { name: `办理工单 ${number}` }).click();
     await visible(page.locator('.ant-drawer-title', { hasText: number }));
     return page;
@@ -128,8 +116,8 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
 
   it('a co-handled ticket carries 协办 in the co-handling department’s inbox, not in the lead’s', async () => {
     const tk = await dispatched('老旧小区加装电梯涉及道路占用审批。', { co: ['city-housing'] });
-    const housing = await newPage(browser);
-    await login(housing, base, 'housing1');
+    const housing = await newPage(suite.browser);
+    await login(housing, suite.base, 'housing1');
     const row = housing.getByTestId('department-inbox').locator('tr', { hasText: tk.number });
     await visible(row.getByText('协办', { exact: true }));
     await row.getByRole('button', { name: `办理工单 ${tk.number}` }).click();
@@ -137,8 +125,8 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
     await housing.screenshot({ path: resolve(SHOTS, 'department-co-handling.png') });
     await housing.context().close();
 
-    const lead = await newPage(browser);
-    await login(lead, base, 'urban1');
+    const lead = await newPage(suite.browser);
+    await login(lead, suite.base, 'urban1');
     const leadRow = lead.getByTestId('department-inbox').locator('tr', { hasText: tk.number });
     await visible(leadRow);
     expect(await leadRow.getByText('协办', { exact: true }).count()).toBe(0);
@@ -152,12 +140,12 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
     expect(await page.getByTestId('drawer-urge').count()).toBe(0);
 
     const urge = '市民第三次来电反映，请于今日内联系市民并反馈。';
-    expect((await t.api.post(`/api/tickets/${tk.id}/urge`).set(await as('super1')).send({ message: urge })).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${tk.id}/urge`).set(await as('super1')).send({ message: urge })).status).toBe(200);
     await visible(page.getByTestId('drawer-urge').getByText(urge));
     expect(await page.getByTestId('drawer-urge').textContent()).toContain('王芳（班长）');
 
     const note = '列入督办件，请主要负责同志牵头处理，三日内书面反馈。';
-    expect((await t.api.post(`/api/tickets/${tk.id}/supervise`).set(await as('super1')).send({ note })).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${tk.id}/supervise`).set(await as('super1')).send({ note })).status).toBe(200);
     await visible(page.getByTestId('drawer-supervise').getByText(note));
     // the inbox row shows the counts the drawer explains
     const row = page.getByTestId('department-inbox').locator('tr', { hasText: tk.number });
@@ -168,7 +156,7 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
 
     // a later urge replaces the one shown: the latest counts
     const again = '请立即处理，今晚将再次回访。';
-    expect((await t.api.post(`/api/tickets/${tk.id}/urge`).set(await as('agent1')).send({ message: again })).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${tk.id}/urge`).set(await as('agent1')).send({ message: again })).status).toBe(200);
     await visible(page.getByTestId('drawer-urge').getByText(again));
     expect(await page.getByTestId('drawer-urge').textContent()).not.toContain(urge);
     await page.context().close();
@@ -177,8 +165,8 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
   it('the deadline tag counts working time: the remaining time the API computes, not dueAt − now', async () => {
     const signed = await dispatched('人行道地砖松动，行人易摔倒。', { sign: true }); // reply: 10 working days
     const fresh = await dispatched('路边违规停车占用盲道。'); // sign: 24 h of working days
-    const page = await newPage(browser);
-    await login(page, base, 'urban1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'urban1');
     const tagOf = (n: string) => page.getByTestId('department-inbox').locator('tr', { hasText: n }).locator('[data-deadline]');
     const units = { d: '天', h: '时', m: '分' };
     for (const [tk, milestone, label] of [
@@ -187,7 +175,7 @@ describe.skipIf(!hasBrowser)('department actions in chromium', () => {
     ] as const) {
       await expect.poll(async () => (await tagOf(tk.number).textContent()) ?? '', { timeout: 15_000 }).toMatch(/[剩超] /);
       const shown = ((await tagOf(tk.number).textContent()) ?? '').trim();
-      const api = (await t.api.get(`/api/tickets/${tk.id}/deadlines`).set(await as('urban1'))).body as {
+      const api = (await suite.t.api.get(`/api/tickets/${tk.id}/deadlines`).set(await as('urban1'))).body as {
         milestones: { milestone: string; unit: string; dueAt: string; remainingMs: number }[];
       };
       const m = api.milestones.find((x) => x.milestone === milestone)!;

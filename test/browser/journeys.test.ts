@@ -5,11 +5,12 @@
  * with the keyboard alone.
  */
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../server/src/directory/seed-data.js';
-import { intake, kpiRollupsCaughtUp, startTestApp, type TestApp } from '../helpers/app.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { intake, kpiRollupsCaughtUp } from '../helpers/app.js';
+import { hasBrowser, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { browserSuite } from './suite.js';
 
 interface Ratio {
   numerator: number;
@@ -30,27 +31,14 @@ async function noMinutePolls(page: Page): Promise<void> {
 }
 
 describe.skipIf(!hasBrowser)('console journeys across roles', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
+  const suite = browserSuite();
 
-  beforeAll(async () => {
-    ensureConsoleBuild();
-    t = await startTestApp();
-    base = `http://127.0.0.1:${t.port}`;
-    browser = await launch();
-  }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  const as = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
+  const as = suite.as;
   async function dispatched(content: string): Promise<{ id: string; number: string; version: number }> {
-    const c = await t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null } }));
+    const c = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content, area: { districtId: null, streetId: null } }));
     expect(c.status).toBe(201);
-    const d = await t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' });
+    const d = await suite.t.api.post(`/api/tickets/${c.body.id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' });
     expect(d.status).toBe(200);
     return { id: d.body.id, number: d.body.number, version: d.body.version };
   }
@@ -66,23 +54,23 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     const tk = await dispatched('小区路面塌陷，存在安全隐患，请尽快处理。');
     // the supervisor's wallboard is open before the department acts: its on-time reply rate
     // (today's roll-ups) shows the replies counted so far
-    const sup = `Bearer ${await t.token('super1')}`;
-    const before = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(t, sup)).rollup.total.onTimeReply!;
-    const supervisor = await newPage(browser);
+    const sup = `Bearer ${await suite.t.token('super1')}`;
+    const before = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(suite.t, sup)).rollup.total.onTimeReply!;
+    const supervisor = await newPage(suite.browser);
     await noMinutePolls(supervisor);
-    await login(supervisor, base, 'super1');
+    await login(supervisor, suite.base, 'super1');
     const onTimeReply = supervisor.getByTestId('kpi-onTimeReply');
     await expect.poll(() => onTimeReply.getAttribute('data-ratio'), { timeout: 15_000 }).toBe(`${before.numerator}/${before.denominator}`);
     await textOf(supervisor.getByTestId('rt-status')).toBe('实时');
 
-    const agent = await newPage(browser);
-    await login(agent, base, 'agent1');
+    const agent = await newPage(suite.browser);
+    await login(agent, suite.base, 'agent1');
     const work = agent.getByRole('tabpanel').first();
     await visible(agent.getByText('待热线处理（退单审核、答复审核、回访）'));
     expect(await work.getByText(tk.number).count()).toBe(0);
 
-    const dept = await newPage(browser);
-    await login(dept, base, 'urban1');
+    const dept = await newPage(suite.browser);
+    await login(dept, suite.base, 'urban1');
     const inbox = dept.getByTestId('department-inbox');
     await inbox.getByRole('button', { name: `办理工单 ${tk.number}` }).click();
     await command(dept, 'sign');
@@ -91,7 +79,7 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await visible(dept.locator('.ant-drawer').getByText('已答复'));
     await dept.screenshot({ path: resolve(SHOTS, 'department-reply.png') });
 
-    // the agent's list (another browser context, another socket) gets it without a reload
+    // the agent's list (another suite.browser context, another socket) gets it without a reload
     await agent.bringToFront();
     await visible(work.getByText(tk.number));
     await visible(work.locator('tr', { hasText: tk.number }).getByText('已答复'));
@@ -99,7 +87,7 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
 
     // the wallboard (a third context, never reloaded) counts the reply once the roll-ups have it:
     // one more reply due today, answered on time
-    const after = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(t, sup)).rollup.total.onTimeReply!;
+    const after = (await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(suite.t, sup)).rollup.total.onTimeReply!;
     expect(after).toMatchObject({ numerator: before.numerator + 1, denominator: before.denominator + 1 });
     await supervisor.bringToFront();
     await expect.poll(() => onTimeReply.getAttribute('data-ratio'), { timeout: 30_000 }).toBe(`${after.numerator}/${after.denominator}`);
@@ -110,9 +98,9 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await dept.context().close();
   });
 
-  it('an agent answers on the spot with a knowledge-base article', async () => {
-    const page = await newPage(browser);
-    await login(page, base, 'agent2');
+  it('an agent answers on the spot with a knowledge-suite.base article', async () => {
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'agent2');
     await page.locator('#phone').fill('13600002222');
     await page.locator('#callerName').fill('赵女士');
     await page.locator('label.ant-radio-button-wrapper', { hasText: '咨询' }).click();
@@ -124,22 +112,22 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     expect(await page.locator('#answer').inputValue()).toContain('补办');
     await page.getByTestId('answer-directly').click();
     await visible(page.getByText(/已直接办结/));
-    const list = await t.api.get('/api/tickets').query({ phone: '13600002222' }).set(await as('agent2'));
+    const list = await suite.t.api.get('/api/tickets').query({ phone: '13600002222' }).set(await as('agent2'));
     expect(list.body.items).toEqual([expect.objectContaining({ state: 'visiting', category: 'consultation' })]);
-    const full = await t.api.get(`/api/tickets/${list.body.items[0].id}`).set(await as('agent2'));
+    const full = await suite.t.api.get(`/api/tickets/${list.body.items[0].id}`).set(await as('agent2'));
     expect(full.body.directAnswer).toMatchObject({ knowledgeArticleId: expect.stringMatching(/^[0-9a-f]{24}$/) });
     await page.context().close();
   });
 
   it('a supervisor approves an extension from the wallboard', async () => {
     const tk = await dispatched('老旧小区二次供水改造进度缓慢。');
-    const signed = await t.api.post(`/api/tickets/${tk.id}/sign`).set(await as('urban1')).send({});
+    const signed = await suite.t.api.post(`/api/tickets/${tk.id}/sign`).set(await as('urban1')).send({});
     expect(signed.status).toBe(200);
-    const asked = await t.api.post(`/api/tickets/${tk.id}/request-extension`).set(await as('urban1')).send({ days: 3, reason: '需协调施工单位和居民' });
+    const asked = await suite.t.api.post(`/api/tickets/${tk.id}/request-extension`).set(await as('urban1')).send({ days: 3, reason: '需协调施工单位和居民' });
     expect(asked.status).toBe(200);
 
-    const page = await newPage(browser);
-    await login(page, base, 'super1');
+    const page = await newPage(suite.browser);
+    await login(page, suite.base, 'super1');
     await page.getByRole('tab', { name: /延期审批/ }).click();
     const row = page.locator('tr', { hasText: tk.number });
     await visible(row);
@@ -151,15 +139,15 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await page.screenshot({ path: resolve(SHOTS, 'wallboard-extension.png') });
     await dialog.getByRole('button', { name: /确\s*定/ }).click();
     await visible(page.getByText('已延期审批'));
-    const after = await t.api.get(`/api/tickets/${tk.id}`).set(await as('super1'));
+    const after = await suite.t.api.get(`/api/tickets/${tk.id}`).set(await as('super1'));
     expect(after.body.pendingExtension).toBeNull();
     expect(after.body.extendedDays).toBe(3);
     await page.context().close();
   });
 
   it('the public complaint page works without a login and has a large-text mode', async () => {
-    const page = await newPage(browser);
-    await page.goto(`${base}/#/complaint`);
+    const page = await newPage(suite.browser);
+    await page.goto(`${suite.base}/#/complaint`);
     await page.getByTestId('large-text').waitFor();
     const size = () => page.locator('label[for="content"]').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(el).fontSize);
     expect(await size()).toBe('14px');
@@ -176,7 +164,7 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
     await visible(filed);
     const number = /(\d+-\d{8}-\d+)/.exec((await filed.textContent()) ?? '')?.[1];
     expect(number).toBeTruthy();
-    const found = await t.api.get(`/api/tickets?number=${number}`).set({ authorization: `Bearer ${await t.token('agent1')}` });
+    const found = await suite.t.api.get(`/api/tickets?number=${number}`).set({ authorization: `Bearer ${await suite.t.token('agent1')}` });
     expect(found.body.items).toEqual([expect.objectContaining({ number, channel: 'web', category: 'help' })]);
     await page.screenshot({ path: resolve(SHOTS, 'citizen-large-text.png'), fullPage: true });
     await page.reload(); // the mode is remembered
@@ -185,8 +173,8 @@ describe.skipIf(!hasBrowser)('console journeys across roles', () => {
   });
 
   it('keyboard only: focus starts in the login form, Tab and Enter sign in', async () => {
-    const page = await newPage(browser);
-    await page.goto(`${base}/`);
+    const page = await newPage(suite.browser);
+    await page.goto(`${suite.base}/`);
     await page.locator('#login-username').waitFor();
     expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('login-username');
     await page.keyboard.type('market1');

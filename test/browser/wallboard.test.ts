@@ -20,18 +20,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_EVENTS_QUEUE, commandsQueueName, type RingCommand } from '../../server/src/calls/telephony-contract.js';
+import type { Job } from 'bullmq';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RingCommand } from '../../server/src/calls/telephony-contract.js';
 import { defaultPolicyTable, type PolicyTable } from '../../server/src/deadlines/policy.js';
 import { notificationJobId } from '../../server/src/notify/notifications.js';
 import { CATEGORIES, URGENCIES } from '../../server/src/tickets/vocabulary.js';
-import { createBullmqPublisher, type CallEventPublisher } from '../../telephony/src/call-events.js';
-import { intake, kpiRollupsCaughtUp, serviceUrls, startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
+import { intake, kpiRollupsCaughtUp, ticketToVisiting } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
-import { ensureConsoleBuild, hasBrowser, launch, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { hasBrowser, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
+import { browserSuite, callPlayer } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
@@ -67,60 +66,37 @@ function signInSeconds(): PolicyTable {
 }
 
 describe.skipIf(!hasBrowser)('the wallboard, live', () => {
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
-  let redis: Redis;
-  let publisher: CallEventPublisher;
-  let commands: Queue;
-  let events: Queue;
+  // agents made available through the API have neither a phone nor a console: no presence check
+  const suite = browserSuite({ env: { ACD_PRESENCE_CHECK: 'false' } });
+  const player = callPlayer(suite);
   /** the supervisor's wallboard, opened once, never reloaded */
   let page: Page;
   let sup: string;
 
   beforeAll(async () => {
-    ensureConsoleBuild();
-    // agents made available through the API have neither a phone nor a console: no presence check
-    t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false' } });
-    base = `http://127.0.0.1:${t.port}`;
-    redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
-    await redis.ping();
-    publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-    commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
-    events = new Queue(CALL_EVENTS_QUEUE, { connection: redis, prefix: t.prefix });
-    sup = `Bearer ${await t.token('super1')}`;
-    browser = await launch();
-    page = await newPage(browser);
+    sup = `Bearer ${await suite.t.token('super1')}`;
+    page = await newPage(suite.browser);
     await noMinutePolls(page);
-    await login(page, base, 'super1');
+    await login(page, suite.base, 'super1');
     await page.getByTestId('wallboard').waitFor();
-  }, 180_000);
+  }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await publisher?.close();
-    await commands?.close();
-    await events?.close();
-    await t?.close();
-    redis?.disconnect();
-  });
-
-  const as = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
+  const as = suite.as;
   const stat = (id: string) => page.getByTestId(id).locator('.ant-statistic-content');
   const agentState = (id: string) => expect.poll(() => page.getByTestId(`agent-state-${id}`).getAttribute('data-state'), { timeout: 15_000 });
   const seriesTotal = (chart: string) => expect.poll(async () => Number(await page.getByTestId(chart).getAttribute('data-series-total')), { timeout: 20_000 });
   const jobs = async <T>(name: string): Promise<Job<T>[]> =>
-    ((await commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Job<T>[]).filter((j) => j.name === name);
+    ((await player.commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Job<T>[]).filter((j) => j.name === name);
   const now = () => new Date().toISOString();
   const offer = (callId: string, fromNumber: string) =>
-    publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber, displayName: '', toNumber: '12345', sdp: SDP, receivedAt: now() });
+    player.publisher.publish({ type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345政务服务便民热线', fromNumber, displayName: '', toNumber: '12345', sdp: SDP, receivedAt: now() });
 
   /**
    * Waits until today's ticket KPI roll-ups equal the scan, then until the wallboard shows those
    * numbers (numerator/denominator and rate) for each field; returns the API's totals.
    */
   async function ticketKpisShown(fields: string[]): Promise<Record<string, Ratio>> {
-    const { rollup } = await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(t, sup);
+    const { rollup } = await kpiRollupsCaughtUp<{ total: Record<string, Ratio> }>(suite.t, sup);
     expect(rollup.source).toBe('rollup');
     for (const f of fields) {
       const r = rollup.total[f]!;
@@ -146,14 +122,14 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     await expect.poll(async () => parseInt((await stat('kpi-longestWait').textContent()) ?? '', 10), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
 
     // agents change state through the API: agent2 takes a break, agent1 becomes available
-    expect((await t.api.post('/api/agents/me/state').set(await as('agent2')).send({ state: 'break' })).status).toBe(200);
+    expect((await suite.t.api.post('/api/agents/me/state').set(await as('agent2')).send({ state: 'break' })).status).toBe(200);
     await agentState('agent2').toBe('break');
     await textOf(page.getByTestId('agent-state-agent2')).toBe('小休');
-    expect((await t.api.post('/api/agents/me/state').set(await as('agent1')).send({ state: 'available' })).status).toBe(200);
+    expect((await suite.t.api.post('/api/agents/me/state').set(await as('agent1')).send({ state: 'available' })).status).toBe(200);
     // the ACD offers the waiting call to agent1 at once; their phone answers
     const ring = await until('ring command', async () => (await jobs<RingCommand>('ring')).find((j) => j.data.callId === first) ?? null);
     expect(ring.data.agentId).toBe('agent1');
-    await publisher.publish({ type: 'call.answered', callId: first, agentId: 'agent1', offerAt: ring.data.offerAt, at: now() });
+    await player.publisher.publish({ type: 'call.answered', callId: first, agentId: 'agent1', offerAt: ring.data.offerAt, at: now() });
     await agentState('agent1').toBe('on_call');
     await textOf(page.getByTestId('agent-state-agent1')).toBe('通话中');
     await textOf(stat('kpi-waiting')).toBe('0');
@@ -165,16 +141,16 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     await textOf(stat('kpi-waiting')).toBe('1');
     await visible(page.getByTestId('queue-table').locator('tr', { hasText: '13911110002' }));
     await page.screenshot({ path: resolve(SHOTS, 'wallboard-queue.png'), fullPage: true });
-    await publisher.publish({ type: 'call.abandoned', callId: second, line: 'main', reason: 'caller-cancel', finalStatus: 487, at: now() });
+    await player.publisher.publish({ type: 'call.abandoned', callId: second, line: 'main', reason: 'caller-cancel', finalStatus: 487, at: now() });
     await textOf(stat('kpi-waiting')).toBe('0');
     expect(await page.getByTestId('queue-table').locator('tr', { hasText: '13911110002' }).count()).toBe(0);
     // the first caller hangs up: agent1 goes to wrap-up
-    await publisher.publish({ type: 'call.ended', callId: first, by: 'caller', reason: 'bye', at: now() });
+    await player.publisher.publish({ type: 'call.ended', callId: first, by: 'caller', reason: 'bye', at: now() });
     await agentState('agent1').toBe('wrap_up');
 
     // the call KPIs of today (the wallboard's own query) as the API computes them
     const kpis = await until('both calls in the call KPIs', async () => {
-      const r = await t.api.get('/api/kpis/calls').query({ from: todayCity(), groupBy: 'hour' }).set('authorization', sup);
+      const r = await suite.t.api.get('/api/kpis/calls').query({ from: todayCity(), groupBy: 'hour' }).set('authorization', sup);
       return r.status === 200 && r.body.total.offered === 2 && r.body.total.abandoned === 1 ? r.body : null;
     });
     expect(kpis.total).toMatchObject({ offered: 2, answered: 1, abandoned: 1, answerRate: 0.5, abandonRate: 0.5 });
@@ -192,11 +168,11 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
   it('ticket KPIs equal GET /api/kpis/tickets and follow a reply and a rating; both charts draw, the category chart follows a ticket filed', async () => {
     // two ECharts canvases: calls per hour and tickets by category
     await expect.poll(() => page.locator('[data-testid^="chart-"] canvas').count(), { timeout: 15_000 }).toBe(2);
-    const byCategory = async () => (await t.api.get('/api/stats/tickets-by-category').set('authorization', sup)).body as { total: number; items: { category: string; count: number }[] };
+    const byCategory = async () => (await suite.t.api.get('/api/stats/tickets-by-category').set('authorization', sup)).body as { total: number; items: { category: string; count: number }[] };
     const before = await byCategory();
     await seriesTotal('chart-byCategory').toBe(before.total);
 
-    const filed = await t.api.post('/api/tickets').set(await as('agent1')).send(intake({ category: 'help', content: '独居老人家中水管爆裂，需要帮助联系维修。' }));
+    const filed = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake({ category: 'help', content: '独居老人家中水管爆裂，需要帮助联系维修。' }));
     expect(filed.status).toBe(201);
     const after = await byCategory();
     expect(after.total).toBe(before.total + 1);
@@ -205,12 +181,12 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
 
     const initial = await ticketKpisShown(['timelyDispatch', 'onTimeReply', 'satisfaction', 'rectificationOnTime']);
     // a ticket through dispatch, sign, reply (on time) and review: the on-time reply rate moves
-    const tk = await ticketToVisiting(t, { intake: { content: '小区门口道路积水严重，行人无法通行。' } });
+    const tk = await ticketToVisiting(suite.t, { intake: { content: '小区门口道路积水严重，行人无法通行。' } });
     const replied = await ticketKpisShown(['timelyDispatch', 'onTimeReply']);
     expect(replied.onTimeReply!.denominator).toBe(initial.onTimeReply!.denominator + 1);
     expect(replied.onTimeReply!.numerator).toBe(initial.onTimeReply!.numerator + 1);
     // the return visit rates it 满意: the satisfaction rate moves
-    const visited = await t.api.post(`/api/tickets/${tk.id}/return-visit`).set(await as('agent1')).send({ contacted: true, rating: 'satisfied' });
+    const visited = await suite.t.api.post(`/api/tickets/${tk.id}/return-visit`).set(await as('agent1')).send({ contacted: true, rating: 'satisfied' });
     expect(visited.status).toBe(200);
     const rated = await ticketKpisShown(['satisfaction']);
     expect(rated.satisfaction!.denominator).toBe(initial.satisfaction!.denominator + 1);
@@ -220,13 +196,13 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
 
   it('late tickets: a ticket shows in warning, then overdue, under its department; 催办 and 督办 from the wallboard are recorded', async () => {
     const admin = await as('admin');
-    expect((await t.api.post('/api/sla-policies').set(admin).send({ table: signInSeconds(), note: 'wallboard test: sign within 30 s' })).status).toBe(201);
-    const created = await t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content: '人行道井盖破损，夜间有行人跌倒风险。', area: { districtId: null, streetId: null } }));
+    expect((await suite.t.api.post('/api/sla-policies').set(admin).send({ table: signInSeconds(), note: 'wallboard test: sign within 30 s' })).status).toBe(201);
+    const created = await suite.t.api.post('/api/tickets').set(await as('agent1')).send(intake({ content: '人行道井盖破损，夜间有行人跌倒风险。', area: { districtId: null, streetId: null } }));
     expect(created.status).toBe(201);
     const { id, number } = created.body as { id: string; number: string };
-    expect((await t.api.post(`/api/tickets/${id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' })).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${id}/dispatch`).set(await as('agent1')).send({ leadDepartmentId: 'city-urban' })).status).toBe(200);
     // later tickets get the ordinary deadlines again
-    expect((await t.api.post('/api/sla-policies').set(admin).send({ table: defaultPolicyTable(), note: 'wallboard test: back to the defaults' })).status).toBe(201);
+    expect((await suite.t.api.post('/api/sla-policies').set(admin).send({ table: defaultPolicyTable(), note: 'wallboard test: back to the defaults' })).status).toBe(201);
 
     const lateTab = page.getByRole('tab', { name: /预警\/超期工单/ });
     await lateTab.click();
@@ -238,7 +214,7 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     await page.screenshot({ path: resolve(SHOTS, 'wallboard-late-warning.png'), fullPage: true });
     await visible(row.getByText(/签收 超期/), 45_000);
     await expect.poll(async () => (await dept.locator('td').allTextContents()).slice(1), { timeout: 10_000 }).toEqual(['0', '1']);
-    const stats = await t.api.get('/api/stats/deadlines').set('authorization', sup);
+    const stats = await suite.t.api.get('/api/stats/deadlines').set('authorization', sup);
     expect(stats.body.byDepartment).toEqual([{ departmentId: 'city-urban', warning: 0, overdue: 1 }]);
     await textOf(lateTab).toBe('预警/超期工单（1）');
     await page.screenshot({ path: resolve(SHOTS, 'wallboard-late.png'), fullPage: true });
@@ -265,7 +241,7 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     await dialog.getByRole('button', { name: /确\s*定/ }).click();
     await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
 
-    const tk = (await t.api.get(`/api/tickets/${id}`).set('authorization', sup)).body as {
+    const tk = (await suite.t.api.get(`/api/tickets/${id}`).set('authorization', sup)).body as {
       urgeCount: number;
       supervised: boolean;
       timeline: { action: string; note: string | null; actor: { id: string }; data: Record<string, unknown> | null }[];
@@ -282,9 +258,9 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
 
   it('a bad rating by the SMS link joins the verification queue live; 核实 from the wallboard sends it to rectification; the KPIs follow', async () => {
     const before = await ticketKpisShown(['satisfaction', 'rectificationOnTime']);
-    const tk = await ticketToVisiting(t, { intake: { content: '楼下烧烤店油烟扰民，晚上十二点后仍在营业。' }, reply: '已责令烧烤店安装油烟净化设备并限时经营。' });
+    const tk = await ticketToVisiting(suite.t, { intake: { content: '楼下烧烤店油烟扰民，晚上十二点后仍在营业。' }, reply: '已责令烧烤店安装油烟净化设备并限时经营。' });
     // the rating invitation (file sender: DATA_DIR/notifications.jsonl) carries the link
-    const file = resolve(t.app.env.DATA_DIR, 'notifications.jsonl');
+    const file = resolve(suite.t.app.env.DATA_DIR, 'notifications.jsonl');
     const sms = await until('the rating invitation SMS', async () =>
       (await readFile(file, 'utf8').catch(() => ''))
         .split('\n')
@@ -297,7 +273,7 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
 
     const disputedTab = page.getByRole('tab', { name: /差评核实/ });
     await textOf(disputedTab).toBe('差评核实（0）');
-    const bad = await t.api.post(`/api/rate/${token}`).send({ level: '不满意', comment: '油烟问题没有改善' });
+    const bad = await suite.t.api.post(`/api/rate/${token}`).send({ level: '不满意', comment: '油烟问题没有改善' });
     expect(bad.status).toBe(200);
     expect(bad.body).toMatchObject({ level: 'dissatisfied', state: 'disputed' });
 
@@ -327,7 +303,7 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     await textOf(disputedTab).toBe('差评核实（0）');
     expect(await row.count()).toBe(0);
 
-    const verified = (await t.api.get(`/api/tickets/${tk.id}`).set('authorization', sup)).body as {
+    const verified = (await suite.t.api.get(`/api/tickets/${tk.id}`).set('authorization', sup)).body as {
       state: string;
       round: number;
       deadlines: { rectify?: { dueAt: string } | null };
@@ -340,8 +316,8 @@ describe.skipIf(!hasBrowser)('the wallboard, live', () => {
     ]);
 
     // the department rectifies in time: the rectification rate moves on the wallboard
-    expect((await t.api.post(`/api/tickets/${tk.id}/sign`).set(await as('urban1')).send({})).status).toBe(200);
-    expect((await t.api.post(`/api/tickets/${tk.id}/reply`).set(await as('urban1')).send({ text: '烧烤店已安装油烟净化设备，晚十点后停止营业。' })).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${tk.id}/sign`).set(await as('urban1')).send({})).status).toBe(200);
+    expect((await suite.t.api.post(`/api/tickets/${tk.id}/reply`).set(await as('urban1')).send({ text: '烧烤店已安装油烟净化设备，晚十点后停止营业。' })).status).toBe(200);
     const rectified = await ticketKpisShown(['rectificationOnTime']);
     expect(rectified.rectificationOnTime).toMatchObject({
       numerator: before.rectificationOnTime!.numerator + 1,

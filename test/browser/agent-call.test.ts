@@ -11,13 +11,14 @@ import { describe, expect, it } from 'vitest';
 import type { RingCommand, TransferCommand } from '../../server/src/calls/telephony-contract.js';
 import { until } from '../helpers/until.js';
 import { hasBrowser, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
-import { browserSuite, callPlayer } from './suite.js';
+import { callPlayer } from '../helpers/call-player.js';
+import { browserSuite } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
 describe.skipIf(!hasBrowser)('agent console: a call from pop to 110', () => {
   const suite = browserSuite();
-  const player = callPlayer(suite);
+  const player = callPlayer(() => suite.t);
   const jobs = player.jobs;
 
   it('pop, pre-filled intake, dispatch with the call linked, 转110 with its outcome', async () => {

@@ -23,14 +23,15 @@ import type { RingCommand } from '../../server/src/calls/telephony-contract.js';
 import { DEMO, intake, ticketToVisiting } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 import { hasBrowser, login, newPage, SHOTS, textOf, visible } from './browser.js';
-import { browserSuite, callPlayer } from './suite.js';
+import { callPlayer } from '../helpers/call-player.js';
+import { browserSuite } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const ELDERLY = '13800138000';
 
 describe.skipIf(!hasBrowser)('agent view and ticket detail in chromium', () => {
   const suite = browserSuite({ env: { ELDERLY_NUMBERS: `${ELDERLY},13900000001` } });
-  const player = callPlayer(suite);
+  const player = callPlayer(() => suite.t);
 
   const as = suite.as;
   const now = () => new Date().toISOString();

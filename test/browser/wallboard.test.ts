@@ -30,7 +30,8 @@ import { CATEGORIES, URGENCIES } from '../../server/src/tickets/vocabulary.js';
 import { intake, kpiRollupsCaughtUp, ticketToVisiting } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 import { hasBrowser, login, newPage, settledDialog, SHOTS, textOf, visible } from './browser.js';
-import { browserSuite, callPlayer } from './suite.js';
+import { callPlayer } from '../helpers/call-player.js';
+import { browserSuite } from './suite.js';
 
 const SDP = 'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
@@ -68,7 +69,7 @@ function signInSeconds(): PolicyTable {
 describe.skipIf(!hasBrowser)('the wallboard, live', () => {
   // agents made available through the API have neither a phone nor a console: no presence check
   const suite = browserSuite({ env: { ACD_PRESENCE_CHECK: 'false' } });
-  const player = callPlayer(suite);
+  const player = callPlayer(() => suite.t);
   /** the supervisor's wallboard, opened once, never reloaded */
   let page: Page;
   let sup: string;

@@ -5,35 +5,27 @@
  * be handled out of order and more than once (BullMQ): the record must come out the same.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callModel } from '../../../server/src/calls/model.js';
-import { callEventJobId, commandsQueueName, type CallHeld, type CallResumed, type RingCommand } from '../../../server/src/calls/telephony-contract.js';
-import { createBullmqPublisher, type CallEventPublisher, type CallOffered } from '../../../telephony/src/call-events.js';
-import { serviceUrls, startTestApp, type TestApp } from '../../helpers/app.js';
+import { callEventJobId, type CallHeld, type CallResumed, type RingCommand } from '../../../server/src/calls/telephony-contract.js';
+import type { CallOffered } from '../../../telephony/src/call-events.js';
+import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { callPlayer } from '../../helpers/call-player.js';
 import { until } from '../../helpers/until.js';
 
 let t: TestApp;
-let publisher: CallEventPublisher;
-let redis: Redis;
-let commands: Queue;
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
 
 beforeAll(async () => {
   t = await startTestApp({ env: { ACD_PRESENCE_CHECK: 'false' } });
-  redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
-  await redis.ping();
-  publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-  commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
 });
 
 afterAll(async () => {
-  await publisher?.close();
-  await commands?.close();
   await t?.close();
-  redis?.disconnect();
 });
+
+const player = callPlayer(() => t);
 
 const offered = (callId: string): CallOffered => ({
   type: 'call.offered', callId, instance: 'tel1', line: 'main', lineName: '12345', fromNumber: '13800000077', displayName: '', toNumber: '12345', sdp: '',
@@ -44,7 +36,7 @@ const cdr = async (id: string) => (await t.api.get(`/api/calls/${encodeURICompon
 
 async function ringFor(callId: string, agentId: string): Promise<RingCommand> {
   return until(`ring of ${callId} to ${agentId}`, async () => {
-    const jobs = (await commands.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized'])) as Job<RingCommand>[];
+    const jobs = (await player.commands.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized'])) as Job<RingCommand>[];
     return jobs.find((j) => j.name === 'ring' && j.data.callId === callId && j.data.agentId === agentId)?.data;
   });
 }
@@ -52,7 +44,7 @@ async function ringFor(callId: string, agentId: string): Promise<RingCommand> {
 describe('ring attempts on the call record', () => {
   it('offer → alerting → no answer → next agent answers: both attempts kept, the first outcome of an attempt wins', async () => {
     const callId = newCallId();
-    await publisher.publish(offered(callId));
+    await player.publisher.publish(offered(callId));
     await until('queued', async () => (await cdr(callId)).outcome === 'queued');
     for (const a of ['agent1', 'agent2']) await t.api.post(`/api/agents/${a}/state`).set(await auth('super1')).send({ state: 'logged_out' });
     expect((await t.api.post('/api/agents/me/state').set(await auth('agent1')).send({ state: 'available' })).status).toBe(200);
@@ -62,7 +54,7 @@ describe('ring attempts on the call record', () => {
 
     // a live call.ringing (TELEPHONY_RINGING_EVENTS) adds the attempt with its alerting time
     const alertAt = new Date(r1.offerAt + 40).toISOString();
-    await publisher.publish({ type: 'call.ringing', callId, agentId: 'agent1', offerAt: r1.offerAt, status: 180, at: alertAt });
+    await player.publisher.publish({ type: 'call.ringing', callId, agentId: 'agent1', offerAt: r1.offerAt, status: 180, at: alertAt });
     await until('alerting', async () => (await cdr(callId)).rings[0]?.alertingAt === alertAt);
     const failAt = new Date(r1.offerAt + 15_000).toISOString();
     await t.app.calls.ringFailed({ type: 'call.ring-failed', callId, agentId: 'agent1', offerAt: r1.offerAt, reason: 'no-answer', status: null, at: failAt });
@@ -74,7 +66,7 @@ describe('ring attempts on the call record', () => {
     const answerAt = new Date(r2.offerAt + 900).toISOString();
     // without live ringing events the alerting time comes with the outcome
     const alert2At = new Date(r2.offerAt + 30).toISOString();
-    await publisher.publish({ type: 'call.answered', callId, agentId: 'agent2', offerAt: r2.offerAt, at: answerAt, alertingAt: alert2At });
+    await player.publisher.publish({ type: 'call.answered', callId, agentId: 'agent2', offerAt: r2.offerAt, at: answerAt, alertingAt: alert2At });
     const rec = await until('answered', async () => {
       const r = await cdr(callId);
       return r.outcome === 'answered' ? r : null;
@@ -86,7 +78,7 @@ describe('ring attempts on the call record', () => {
     expect(rec).toMatchObject({ agentId: 'agent2', answeredBy: 'agent2', ringingAt: new Date(r2.offerAt).toISOString() });
 
     // written to MongoDB with real dates once the call is over
-    await publisher.publish({ type: 'call.ended', callId, by: 'caller', reason: 'bye', at: new Date(r2.offerAt + 5_000).toISOString() });
+    await player.publisher.publish({ type: 'call.ended', callId, by: 'caller', reason: 'bye', at: new Date(r2.offerAt + 5_000).toISOString() });
     await until('ended', async () => (await cdr(callId)).outcome === 'ended');
     await t.app.calls.records.flushAll();
     const stored = await callModel(t.app.mongo).findById(callId).lean();
@@ -99,7 +91,7 @@ describe('ring attempts on the call record', () => {
 describe('holds on the call record', () => {
   it('call.held / call.resumed in any order and redelivered: one entry per hold, count and time on hold', async () => {
     const callId = newCallId();
-    await publisher.publish(offered(callId));
+    await player.publisher.publish(offered(callId));
     await until('recorded', async () => (await cdr(callId)).outcome === 'queued');
     const t0 = Date.now();
     const at = (ms: number) => new Date(t0 + ms).toISOString();

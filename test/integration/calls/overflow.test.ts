@@ -5,13 +5,13 @@
  * told to end the waiting call. Real Redis + FerretDB, the ACD sweep running every 200 ms.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../server/src/config/env.js';
-import { commandsQueueName, type TelephonyCommand } from '../../../server/src/calls/telephony-contract.js';
-import { createBullmqPublisher, type CallEventPublisher, type CallOffered } from '../../../telephony/src/call-events.js';
-import { serviceUrls, startTestApp, type TestApp } from '../../helpers/app.js';
+import type { TelephonyCommand } from '../../../server/src/calls/telephony-contract.js';
+import type { CallOffered } from '../../../telephony/src/call-events.js';
+import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { callPlayer } from '../../helpers/call-player.js';
 import { until } from '../../helpers/until.js';
 
 const ACD_GROUPS = JSON.stringify({
@@ -23,9 +23,6 @@ const ACD_GROUPS = JSON.stringify({
 });
 
 let t: TestApp;
-let publisher: CallEventPublisher;
-let redis: Redis;
-let commands: Queue<TelephonyCommand>;
 const auth = async (u: string) => ({ authorization: `Bearer ${await t.token(u)}` });
 
 
@@ -34,24 +31,17 @@ const offered = (callId: string, line: string): CallOffered => ({
   receivedAt: new Date().toISOString(),
 });
 
-async function jobs(name: string): Promise<Job<TelephonyCommand>[]> {
-  return (await commands.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])).filter((j) => j.name === name);
-}
+const jobs = (name: string): Promise<Job<TelephonyCommand>[]> => player.jobs<TelephonyCommand>(name);
 
 beforeAll(async () => {
   t = await startTestApp({ env: { ACD_GROUPS, ACD_TICK_MS: '200', ACD_PRESENCE_CHECK: 'false' } });
-  redis = new Redis(serviceUrls().redis, { maxRetriesPerRequest: null });
-  await redis.ping();
-  publisher = createBullmqPublisher({ redis, prefix: t.prefix });
-  commands = new Queue(commandsQueueName('tel1'), { connection: redis, prefix: t.prefix });
 });
 
 afterAll(async () => {
-  await publisher?.close();
-  await commands?.close();
   await t?.close();
-  redis?.disconnect();
 });
+
+const player = callPlayer(() => t);
 
 describe('agent groups and overflow', { timeout: 30_000 }, () => {
   it('a bad ACD_GROUPS stops the server with the variable named', () => {
@@ -70,7 +60,7 @@ describe('agent groups and overflow', { timeout: 30_000 }, () => {
 
     const callId = `${randomUUID()}@127.0.0.1`;
     const started = Date.now();
-    await publisher.publish(offered(callId, 'enterprise'));
+    await player.publisher.publish(offered(callId, 'enterprise'));
     const waiting = await until('queued in the enterprise group', async () => {
       const q = (await t.api.get('/api/acd/queue').set(await auth('super1'))).body.items as Array<{ callId: string; group: string }>;
       return q.find((e) => e.callId === callId);
@@ -83,7 +73,7 @@ describe('agent groups and overflow', { timeout: 30_000 }, () => {
 
   it('a group without an overflow group sends callers past the maximum wait to the callback list; telephony ends the waiting call', async () => {
     const callId = `${randomUUID()}@127.0.0.1`;
-    await publisher.publish(offered(callId, 'urban-management'));
+    await player.publisher.publish(offered(callId, 'urban-management'));
     const end = await until('end command', async () => (await jobs('end')).find((j) => j.data.callId === callId));
     expect(end.data).toMatchObject({ callId, reason: 'max-wait-callback' });
     const tasks = (await t.api.get('/api/callbacks').set(await auth('agent1'))).body.items as Array<{ callId: string; reason: string }>;

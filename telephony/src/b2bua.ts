@@ -18,12 +18,12 @@
 // `call.transfer-result` tells the engine, which tells the agent.
 // Every request gets a final response (TELEPHONY-NOTES defect 4).
 import { createSocket } from 'node:dgram';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import sip, { type SipMessage, type SipRemote } from 'sip';
 import type { BindingStore } from './binding-store.js';
 import type { AbandonReason, CallEventPublisher, CallOffered, EndParty, RingFailure } from './call-events.js';
 import { unquote } from './digest.js';
 import { ackFor, inDialogRequest, newCallId, newTag, OkRetransmitter, uacLeg, uasLeg, uriString, type Leg } from './dialog.js';
+import { FloodGuard, type FloodOptions } from './flood-guard.js';
 import type { Gateway, GatewayTable } from './gateways.js';
 import { buildLineTable, DEFAULT_LINES, lookupLine, type Line, type LineConfig, type LineTable } from './lines.js';
 import { silentLogger, type SipLogger } from './sip-stack.js';
@@ -72,7 +72,7 @@ export interface RelayOptions {
    * beyond it: 503 Retry-After (a flood from one source cannot take the adapter down). Sources
    * in `trustedSources` (the carrier's SBC, which carries every caller) are not limited.
    */
-  flood?: { perSecond: number; trustedSources?: readonly string[] };
+  flood?: FloodOptions;
   logger?: SipLogger;
   now?: () => number;
 }
@@ -298,9 +298,7 @@ export class CallRelay {
   readonly #pending = new Set<Promise<unknown>>();
   readonly #ended = new Map<string, { cseq: number; until: number }>();
   readonly #host: string;
-  readonly #flood: RateLimiterMemory | null;
-  readonly #trusted: ReadonlySet<string>;
-  readonly #floodLogged = new Map<string, number>();
+  readonly #flood: FloodGuard;
   /** final responses to callers' INVITEs of a previous run, retransmitted until their ACK */
   readonly #leftovers = new Map<string, OkRetransmitter>();
 
@@ -321,9 +319,7 @@ export class CallRelay {
     this.#log = o.logger ?? silentLogger;
     this.#now = o.now ?? Date.now;
     this.#host = `${o.contactHost}:${o.port}`;
-    const perSecond = o.flood?.perSecond ?? 50;
-    this.#flood = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : null;
-    this.#trusted = new Set(o.flood?.trustedSources ?? []);
+    this.#flood = new FloodGuard(o.flood, (source, method) => this.#log.warn({ event: 'relay.rate_limited', source, method }, 'too many requests from one source: 503'), this.#now);
   }
 
   get activeCalls(): InboundCall[] {
@@ -344,25 +340,16 @@ export class CallRelay {
     }
     this.stats.requests++;
     const inDialog = Boolean(rq.headers.to?.params?.tag);
-    if (this.#flood && !inDialog && method !== 'CANCEL' && !this.#trusted.has(remote.address)) {
-      // resolves in a microtask: requests of later datagrams (a CANCEL) still come after this one
-      this.#flood.consume(remote.address).then(
-        () => this.#serve(rq, remote, method, inDialog),
-        () => this.#flooded(rq, remote),
-      );
+    if (!inDialog && method !== 'CANCEL' && this.#flood.applies(remote.address)) {
+      // resolves in microtasks: requests of later datagrams (a CANCEL) still come after this one
+      void this.#flood.over(remote.address, method).then((over) => (over ? this.#flooded(rq) : this.#serve(rq, remote, method, inDialog)));
       return;
     }
     this.#serve(rq, remote, method, inDialog);
   }
 
-  #flooded(rq: SipMessage, remote: SipRemote): void {
+  #flooded(rq: SipMessage): void {
     this.stats.rateLimited++;
-    const last = this.#floodLogged.get(remote.address) ?? 0;
-    if (this.#now() - last > 10_000) {
-      this.#floodLogged.set(remote.address, this.#now());
-      if (this.#floodLogged.size > 10_000) this.#floodLogged.clear();
-      this.#log.warn({ event: 'relay.rate_limited', source: remote.address, method: rq.method }, 'too many requests from one source: 503');
-    }
     this.#respond(rq, 503, 'Service Unavailable', { 'retry-after': '5' });
   }
 

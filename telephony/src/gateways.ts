@@ -1,5 +1,6 @@
 // Transfer targets (one-click 转110, and 119/120/122) and partner gateways that hand calls to us.
 // Data, like the line table: a deployment configures its own (TELEPHONY_GATEWAYS, JSON).
+import { networkInterfaces } from 'node:os';
 import sip from 'sip';
 
 export interface GatewayConfig {
@@ -32,11 +33,33 @@ export function sipAddressOf(uri: string): string | null {
 }
 
 /**
+ * Every `host:port` (lower case) that reaches this adapter, from the addresses it is configured
+ * with: `localhost` too for a loopback one, and every local interface address when it listens on
+ * all of them (0.0.0.0). A phone or gateway named by any of these would be ourselves.
+ */
+export function ownAddressSet(addresses: readonly string[], interfaces: () => string[] = localInterfaceAddresses): Set<string> {
+  const out = new Set<string>();
+  for (const a of addresses) {
+    const i = a.lastIndexOf(':');
+    const host = a.slice(0, i).toLowerCase();
+    const port = a.slice(i + 1);
+    out.add(`${host}:${port}`);
+    if (host === '0.0.0.0') for (const h of [...interfaces(), 'localhost']) out.add(`${h.toLowerCase()}:${port}`);
+    if (host === '127.0.0.1' || host === '::1') out.add(`localhost:${port}`);
+  }
+  return out;
+}
+
+function localInterfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((n) => n.family === 'IPv4').map((n) => n.address));
+}
+
+/**
  * Throws if a gateway's URI is one of our own SIP addresses (`host:port`): a transfer INVITE to
  * it would come back to the adapter (TELEPHONY-NOTES defect 1), so it is refused at start-up.
  */
 export function assertGatewaysNotOwnAddress(table: GatewayTable, own: readonly string[]): void {
-  const mine = new Set(own.map((a) => a.toLowerCase()));
+  const mine = ownAddressSet(own);
   for (const g of table.values()) {
     const a = sipAddressOf(g.uri);
     if (a && mine.has(a)) {

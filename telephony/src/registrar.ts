@@ -5,7 +5,6 @@
 // other known methods 405 with Allow, unknown methods 501. Every request gets a final response
 // (defect 4: an unanswered request would hold a transaction forever).
 import { randomBytes } from 'node:crypto';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import sip, { type SipAor, type SipMessage, type SipRemote } from 'sip';
 import { InMemoryBindingStore, type Binding, type BindingStore } from './binding-store.js';
 import {
@@ -17,6 +16,8 @@ import {
   type DigestFields,
 } from './digest.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { FloodGuard, type FloodOptions } from './flood-guard.js';
+import { ownAddressSet, sipAddressOf } from './gateways.js';
 import { silentLogger, startSipStack, type RunningStack, type SipLogger } from './sip-stack.js';
 
 export type RegistrarLogger = SipLogger;
@@ -53,7 +54,7 @@ export interface RegistrarOptions {
    * it: 503 Retry-After, as the call relay answers a flood (default 50; 0: off). Sources in
    * `trustedSources` (the carrier's SBC) are not limited.
    */
-  flood?: { perSecond: number; trustedSources?: readonly string[] };
+  flood?: FloodOptions;
   /**
    * Our own SIP address(es) (`host:port`, the adapter's signalling address): a Contact naming one
    * of them is refused with 403, since a call to it would come back to us (TELEPHONY-NOTES defect 1).
@@ -149,11 +150,9 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
     requests: 0, challenges: 0, registrations: 0, unregistrations: 0,
     authFailures: 0, rateLimited: 0, floodLimited: 0, oversizeDropped: 0, errors: 0,
   };
-  const floodPerSecond = o.flood?.perSecond ?? 50;
-  const flood = floodPerSecond > 0 ? new RateLimiterMemory({ points: floodPerSecond, duration: 1 }) : null;
-  const trusted = new Set(o.flood?.trustedSources ?? []);
-  const floodLogged = new Map<string, number>();
-  const ownAddresses = new Set((o.ownAddresses ?? []).map((a) => a.toLowerCase()));
+  // the method and source only in the log (never credentials)
+  const flood = new FloodGuard(o.flood, (source, method) => log.warn({ event: 'register.rate_limited', source, method }, 'too many requests from one source: 503'), now);
+  const ownAddresses = ownAddressSet(o.ownAddresses ?? []);
   const aorOf = (user: string) => `sip:${user}@${o.realm}`;
   const toTag = randomBytes(8).toString('hex');
 
@@ -256,9 +255,8 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
       const changes: Array<{ contact: string; expires: number }> = [];
       for (const c of list) {
         const contact = uriString(c.uri);
-        const parsed = sip.parseUri(contact);
-        if (!parsed) throw new SipError(400, 'Bad Contact');
-        const target = `${parsed.host}:${parsed.port || (parsed.schema === 'sips' ? 5061 : 5060)}`.toLowerCase();
+        const target = sipAddressOf(contact);
+        if (!target) throw new SipError(400, 'Bad Contact');
         if (ownAddresses.has(target)) {
           // a call to this contact would be sent to ourselves (defect 1): refuse it, loudly
           log.warn({ event: 'register.own_address_contact', aor, contact, source: remote.address }, 'Contact names our own SIP address: refused');
@@ -309,22 +307,10 @@ export function createRegistrar(o: Omit<RegistrarOptions, 'address' | 'port'>, s
 
   /** true: this source is over its rate, the request was answered 503 */
   async function flooded(rq: SipMessage, remote: SipRemote): Promise<boolean> {
-    if (!flood || trusted.has(remote.address)) return false;
-    try {
-      await flood.consume(remote.address);
-      return false;
-    } catch {
-      stats.floodLimited++;
-      const last = floodLogged.get(remote.address) ?? 0;
-      if (now() - last > 10_000) {
-        // once per source per 10 s; the method and source only (never credentials)
-        floodLogged.set(remote.address, now());
-        if (floodLogged.size > 10_000) floodLogged.clear();
-        log.warn({ event: 'register.rate_limited', source: remote.address, method: rq.method }, 'too many requests from one source: 503');
-      }
-      respond(rq, 503, 'Service Unavailable', { 'retry-after': '5' });
-      return true;
-    }
+    if (!(await flood.over(remote.address, rq.method ?? ''))) return false;
+    stats.floodLimited++;
+    respond(rq, 503, 'Service Unavailable', { 'retry-after': '5' });
+    return true;
   }
 
   async function handle(rq: SipMessage, remote: SipRemote): Promise<void> {

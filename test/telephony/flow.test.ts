@@ -188,4 +188,27 @@ describe('queue flow with real SIP peers', { timeout: 90_000 }, () => {
     expect(rec.heldMs).toBeGreaterThanOrEqual(400); // the phone resumed 0.6 s after its hold
     expect(rec.rings).toEqual([expect.objectContaining({ agentId: 'agent1', result: 'answered', alertingAt: expect.any(String) })]);
   });
+
+  it('both sides hold: the phone\'s hold and resume are its own, the caller\'s hold lasts until the caller resumes', async () => {
+    await setState('agent1', 'available');
+    const p1 = await phone('agent1', PHONE1_IP, 'flow-phone-hold-both.xml');
+    const started = Date.now();
+    const c = caller('flow-caller-hold-both.xml');
+    const callId = await callFrom('13800138000', started);
+    const [cr, pr] = await Promise.all([c, p1.run]);
+    expect(cr.code, describeRun(cr)).toBe(0);
+    expect(pr.code, describeRun(pr)).toBe(0);
+    const rec = await until('ended with both holds closed', async () => {
+      const r = await cdr(callId);
+      return r.outcome === 'ended' && r.holds.length === 2 && r.holds.every((h) => h.endedAt) ? r : null;
+    });
+    expect(rec.holdCount).toBe(2);
+    const [callerHold, phoneHold] = rec.holds;
+    expect(callerHold).toMatchObject({ seq: 1, by: 'caller' });
+    expect(phoneHold).toMatchObject({ seq: 2, by: 'agent' });
+    // the phone's hold sits inside the caller's: its resume did not end the caller's hold
+    expect(ms(phoneHold!.at)).toBeGreaterThanOrEqual(ms(callerHold!.at));
+    expect(ms(phoneHold!.endedAt)).toBeLessThanOrEqual(ms(callerHold!.endedAt));
+    expect(ms(callerHold!.endedAt) - ms(phoneHold!.endedAt)).toBeGreaterThanOrEqual(600); // the caller resumed 0.8 s later
+  });
 });

@@ -199,7 +199,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
   const defaultRatings =
     env.DEFAULT_RATING === 'none'
       ? null
-      : new DefaultRatings({ connection: redis, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, tickets, level: env.DEFAULT_RATING, afterMs: env.DEFAULT_RATING_AFTER_HOURS * 3600_000, log });
+      : new DefaultRatings({ connection: redis, Ticket: tm.Ticket, workerConnection: workerConn, prefix: env.QUEUE_PREFIX, tickets, level: env.DEFAULT_RATING, afterMs: env.DEFAULT_RATING_AFTER_HOURS * 3600_000, log });
   const regulatorPush = new RegulatorPush({
     connection: redis,
     workerConnection: workerConn,
@@ -495,15 +495,16 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         acdTicker.unref();
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
-        // Redis lost its data while this process runs: the callback list comes back within a minute
-        callbackWatch = setInterval(
-          () =>
-            void callbackDesk
-              .restoreAfterRedisLoss()
-              .then((n) => n > 0 && log.warn({ restored: n }, 'callback tasks rebuilt from the call records (Redis had lost them)'))
-              .catch((err: unknown) => log.warn({ err }, 'callback list check failed')),
-          60_000,
-        );
+        // Redis lost its data while this process runs: the callback list and the default-rating
+        // jobs come back within a minute (each checks its marker key first: cheap)
+        const redisLossCheck = async (): Promise<void> => {
+          const n = await callbackDesk.restoreAfterRedisLoss();
+          if (n > 0) log.warn({ restored: n }, 'callback tasks rebuilt from the call records (Redis had lost them)');
+          const d = (await defaultRatings?.reconcile()) ?? 0;
+          if (d > 0) log.warn({ scheduled: d }, 'default-rating jobs rebuilt from the tickets in the return visit (Redis had lost them)');
+        };
+        await defaultRatings?.reconcile();
+        callbackWatch = setInterval(() => void redisLossCheck().catch((err: unknown) => log.warn({ err }, 'Redis loss check failed')), 60_000);
         callbackWatch.unref();
         records.start();
         // roll-ups of this definition version never completed (first start, new version): rebuilt in the background

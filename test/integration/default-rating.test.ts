@@ -5,6 +5,7 @@
  * keeps its rating only; without DEFAULT_RATING nothing is scheduled.
  */
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RATING_QUEUE, defaultRatingJobId } from '../../server/src/ratings/default-rating.js';
 import { startTestApp, ticketToVisiting, type TestApp } from '../helpers/app.js';
@@ -79,4 +80,43 @@ describe('default rating after the rating window', () => {
       await plain.close();
     }
   });
+
+  it('Redis loses the jobs: the next start schedules them again from the tickets in the return visit, due from when the visit began', async () => {
+    const env = { DEFAULT_RATING: 'satisfied', DEFAULT_RATING_AFTER_HOURS: '0.002' }; // 7.2 s
+    const first = await startTestApp({ env });
+    let again: TestApp | undefined;
+    try {
+      const visitAt = Date.now();
+      const id = await toVisiting(first);
+      const q = new Queue(DEFAULT_RATING_QUEUE, { connection: first.app.redis, prefix: first.prefix });
+      await until('the job scheduled', async () => (await q.getJob(defaultRatingJobId(id, 1))) ?? null);
+      await q.close();
+      const { dbName, prefix } = first;
+      await first.app.close();
+      // every key of the default-rating queue, and its marker, gone
+      const r = new Redis(process.env.TEST_REDIS_URL!);
+      for (const k of await r.keys(`${prefix}:${DEFAULT_RATING_QUEUE}*`)) await r.del(k);
+      r.disconnect();
+
+      again = await startTestApp({ env, reuseDatabase: { dbName, prefix } });
+      const q2 = new Queue(DEFAULT_RATING_QUEUE, { connection: again.app.redis, prefix: again.prefix });
+      try {
+        const job = await q2.getJob(defaultRatingJobId(id, 1));
+        expect(job).toBeDefined();
+        // due 7.2 s after the visit began, not 7.2 s after the restart
+        expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(visitAt + 7_200 - 1_000);
+        expect(job!.timestamp + job!.opts.delay!).toBeLessThanOrEqual(Date.now() + 7_200);
+      } finally {
+        await q2.close();
+      }
+      const rated = await until('the default rating', async () => {
+        const res = await again!.api.get(`/api/tickets/${id}`).set(await auth(again!, 'super1'));
+        return res.body.ratings?.length ? res.body : null;
+      }, 30_000);
+      expect(rated.ratings).toEqual([expect.objectContaining({ level: 'satisfied', source: 'default', round: 1 })]);
+    } finally {
+      if (again) await again.close();
+      else await first.close();
+    }
+  }, 90_000);
 });

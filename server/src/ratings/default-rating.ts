@@ -12,9 +12,11 @@
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Model } from 'mongoose';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { TicketEventHandler } from '../queues/ticket-events.js';
+import type { TicketDoc } from '../tickets/model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { Actor } from '../tickets/types.js';
 import type { RatingLevel } from '../tickets/vocabulary.js';
@@ -33,6 +35,8 @@ export const defaultRatingJobId = (ticketId: string, round: number): string => `
 
 export interface DefaultRatingOptions {
   connection: Redis;
+  /** tickets as stored (the reconcile after a Redis data loss reads them) */
+  Ticket: Model<TicketDoc>;
   workerConnection: Redis;
   prefix: string;
   tickets: TicketService;
@@ -60,6 +64,32 @@ export class DefaultRatings {
     if (ticket.ratings.some((r) => r.round === round)) return;
     await this.queue.add('default', { ticketId: event.ticketId, round }, { jobId: defaultRatingJobId(event.ticketId, round), delay: this.o.afterMs });
   };
+
+  private get keptKey(): string {
+    return `${this.o.prefix}:${DEFAULT_RATING_QUEUE}:kept`;
+  }
+
+  /**
+   * The jobs live in Redis only. When Redis has lost its data (the marker key beside the queue is
+   * gone: a restart without persistence, a flush), every ticket in the return visit whose round is
+   * unrated gets its job back, due DEFAULT_RATING_AFTER_HOURS after the visit began (at once if that
+   * is past). Idempotent (job ids); does nothing while the marker is there. Returns how many.
+   */
+  async reconcile(now = Date.now()): Promise<number> {
+    if ((await this.o.connection.exists(this.keptKey)) === 1) return 0;
+    let scheduled = 0;
+    const open = this.o.Ticket.find({ state: 'visiting' }, { round: 1, ratings: 1, timeline: 1 }).lean<Pick<TicketDoc, '_id' | 'round' | 'ratings' | 'timeline'>[]>().cursor();
+    for await (const tk of open) {
+      if (tk.ratings.some((r) => r.round === tk.round)) continue;
+      const began = [...tk.timeline].reverse().find((e) => e.to === 'visiting')?.at;
+      const due = (began ? new Date(began).getTime() : now) + this.o.afterMs;
+      const id = String(tk._id);
+      await this.queue.add('default', { ticketId: id, round: tk.round }, { jobId: defaultRatingJobId(id, tk.round), delay: Math.max(0, due - now) });
+      scheduled++;
+    }
+    await this.o.connection.set(this.keptKey, String(now));
+    return scheduled;
+  }
 
   start(opts: { lockMs?: number } = {}): void {
     this.worker = new Worker<DefaultRatingJob>(

@@ -479,9 +479,15 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
       await sipCredentials.sync();
       // the ACD's idle index, for agent records written before it existed (cheap, idempotent)
       await calls.acd.reindexAll();
-      // Redis lost its data: the callback list comes back from the call records
-      const restored = await callbackDesk.restoreAfterRedisLoss();
-      if (restored > 0) log.warn({ restored }, 'callback tasks rebuilt from the call records (Redis had lost them)');
+      // Redis lost its data: the callback list comes back from the call records, the default-rating
+      // jobs from the tickets in the return visit (each checks its marker key first: cheap)
+      const redisLossCheck = async (): Promise<void> => {
+        const n = await callbackDesk.restoreAfterRedisLoss();
+        if (n > 0) log.warn({ restored: n }, 'callback tasks rebuilt from the call records (Redis had lost them)');
+        const d = (await defaultRatings?.reconcile()) ?? 0;
+        if (d > 0) log.warn({ scheduled: d }, 'default-rating jobs rebuilt from the tickets in the return visit (Redis had lost them)');
+      };
+      await redisLossCheck();
       if (env.RUN_WORKERS) {
         // telephony answers 503 unless this heartbeat is fresh: no engine, no ringing forever
         const beat = (): void => void redis.set(`${env.QUEUE_PREFIX}:${ENGINE_HEARTBEAT_KEY}`, String(Date.now()), 'PX', 3 * env.ENGINE_HEARTBEAT_MS).catch(() => {});
@@ -495,15 +501,7 @@ export async function createApp(env: Env, opts: AppOptions = {}): Promise<App> {
         acdTicker.unref();
         staleSweeper = setInterval(() => void calls.sweepStale().catch((err: unknown) => log.warn({ err }, 'stale call sweep failed')), 10 * 60_000);
         staleSweeper.unref();
-        // Redis lost its data while this process runs: the callback list and the default-rating
-        // jobs come back within a minute (each checks its marker key first: cheap)
-        const redisLossCheck = async (): Promise<void> => {
-          const n = await callbackDesk.restoreAfterRedisLoss();
-          if (n > 0) log.warn({ restored: n }, 'callback tasks rebuilt from the call records (Redis had lost them)');
-          const d = (await defaultRatings?.reconcile()) ?? 0;
-          if (d > 0) log.warn({ scheduled: d }, 'default-rating jobs rebuilt from the tickets in the return visit (Redis had lost them)');
-        };
-        await defaultRatings?.reconcile();
+        // ...and while this process runs, within a minute
         callbackWatch = setInterval(() => void redisLossCheck().catch((err: unknown) => log.warn({ err }, 'Redis loss check failed')), 60_000);
         callbackWatch.unref();
         records.start();

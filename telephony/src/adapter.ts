@@ -24,7 +24,7 @@ import { RedisBindingStore } from './redis-binding-store.js';
 import { silentLogger, startSipStack, type RunningStack, type SipLogger } from './sip-stack.js';
 import { RedisDialogSnapshots } from './snapshots.js';
 
-export interface TelephonyOptions extends Omit<RelayOptions, 'contactHost' | 'port' | 'bindings' | 'realm' | 'engineHealthy' | 'snapshots'> {
+export interface TelephonyOptions extends Omit<RelayOptions, 'contactHost' | 'port' | 'bindings' | 'realm' | 'engineHealthy' | 'snapshots' | 'sendStateless'> {
   address: string;
   port: number;
   /** host in our Contact/From (default `address`); set it when binding 0.0.0.0 or behind NAT */

@@ -17,7 +17,6 @@
 // fails (or the caller refuses the re-INVITE) the caller stays with the agent; either way
 // `call.transfer-result` tells the engine, which tells the agent.
 // Every request gets a final response (TELEPHONY-NOTES defect 4).
-import { createSocket } from 'node:dgram';
 import sip, { type SipMessage, type SipRemote } from 'sip';
 import type { BindingStore } from './binding-store.js';
 import type { AbandonReason, CallEventPublisher, CallOffered, EndParty, RingFailure } from './call-events.js';
@@ -56,11 +55,10 @@ export interface RelayOptions {
   snapshots?: DialogSnapshots;
   /**
    * Sends a response outside any transaction (after a restart the stack has none for a caller's
-   * INVITE of the previous run). Default: from an ephemeral UDP socket on `contactHost` to the
-   * Via's address (RFC 3261 §18.2.2); a stack that can send statelessly from its own socket
-   * should be passed here instead.
+   * INVITE of the previous run), from the stack's own socket to the Via's address (RFC 3261
+   * §18.2.2): the patched stack's `sendStateless`.
    */
-  sendStateless?: (rs: SipMessage, target: { address: string; port: number }) => void;
+  sendStateless: (rs: SipMessage, target: { address: string; port: number }) => void;
   /**
    * Publish `call.ringing` the moment a phone alerts (180/183), for live views. Off by default:
    * the alerting time always reaches the engine with the ring's outcome event, and a separate
@@ -259,16 +257,6 @@ export function isHoldSdp(sdp: string): boolean {
   return direction === 'sendonly' || direction === 'inactive' || (audioConn ?? sessionConn) === '0.0.0.0';
 }
 
-/** Default stateless send: an ephemeral UDP socket on `host`, closed once the datagram left. */
-function udpStateless(host: string): (rs: SipMessage, target: { address: string; port: number }) => void {
-  return (rs, target) => {
-    const sock = createSocket('udp4');
-    sock.on('error', () => sock.close());
-    const bytes = Buffer.from(sip.stringify(rs), 'latin1');
-    sock.bind(0, host, () => sock.send(bytes, target.port, target.address, () => sock.close()));
-  };
-}
-
 /** Application text as UTF-8 bytes in a latin1 string: what the patched stack sends unchanged. */
 function toWire(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
@@ -423,7 +411,7 @@ export class CallRelay {
     const address = top.params.received ?? top.host;
     const rport = top.params.rport ? Number(top.params.rport) : NaN;
     const port = Number.isInteger(rport) && rport > 0 ? rport : (top.port ?? 5060);
-    const stateless = this.#o.sendStateless ?? udpStateless(this.#o.contactHost);
+    const stateless = this.#o.sendStateless;
     const send = (): void => {
       try {
         stateless(rs, { address, port });
